@@ -1,0 +1,309 @@
+"""The `golive` command line: one small function per command on top of golive.runner."""
+
+from __future__ import annotations
+
+import functools
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from golive import __version__, paths
+from golive.errors import EXIT_CODE_HELP, ExitCode, GoliveError, InvalidInput, RunFailed, SetupError
+
+# converge --only TIER -> playbook; site.yml composes the tiers that exist.
+TIERS = ("common", "db", "cache", "edge", "app", "backup")
+
+EXIT_CODES_EPILOG = "Exit codes:\n\n\b\n" + "\n".join(
+    f"  {int(code):>3}  {text}" for code, text in EXIT_CODE_HELP.items())
+
+
+class GoliveGroup(click.Group):
+    """Maps every ending to a documented exit code; Ctrl-C outside a run is 130, not 1."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name or "golive", complete_var,
+                              standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            click.echo("Error: interrupted", err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def json_errors(func):
+    """With --json, an error before or after a run still yields one JSON document on stdout."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except GoliveError as exc:
+            if kwargs.get("as_json") and not getattr(exc, "json_emitted", False):
+                from golive.render import emit_json
+
+                emit_json(exc.as_dict())
+            raise
+
+    return wrapper
+
+
+def run_options(func):
+    """The options every playbook command shares."""
+    options = [
+        click.option("-i", "--inventory", metavar="PATH",
+                     help="Inventory file or directory [default: the lab inventory]."),
+        click.option("-l", "--limit", metavar="PATTERN", help="Limit to hosts or groups."),
+        click.option("--check", is_flag=True, help="Dry run: report what would change."),
+        click.option("--diff", is_flag=True, help="Show the changes made to files."),
+        click.option("-e", "--extra-vars", "extra_vars", multiple=True, metavar="KEY=VALUE|@FILE",
+                     help="Extra variables; @FILE is passed by path, never copied."),
+        click.option("--vault-password-file", type=click.Path(exists=True, dir_okay=False),
+                     help="File holding the vault password (or set ANSIBLE_VAULT_PASSWORD_FILE)."),
+        click.option("-v", "--verbose", count=True, help="More output (repeat for ansible -vvv)."),
+        click.option("--json", "as_json", is_flag=True,
+                     help="Print one JSON document with the result on stdout, nothing else."),
+    ]
+    wrapped = json_errors(func)
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped
+
+
+def parse_extra_vars(values: tuple[str, ...]) -> tuple[dict[str, Any], list[Path]]:
+    extravars: dict[str, Any] = {}
+    files: list[Path] = []
+    for value in values:
+        if value.startswith("@"):
+            path = Path(value[1:]).expanduser()
+            if not path.is_file():
+                raise InvalidInput(f"--extra-vars: file {path} does not exist")
+            files.append(path.resolve())
+        elif "=" in value:
+            key, _, val = value.partition("=")
+            if not key.isidentifier():
+                raise InvalidInput(f"--extra-vars: {key!r} is not a valid variable name")
+            extravars[key] = val
+        else:
+            raise InvalidInput(f"--extra-vars: {value!r} is neither KEY=VALUE nor @FILE")
+    return extravars, files
+
+
+def run_playbook(playbook: Path, *, inventory: str | None, limit: str | None, check: bool,
+                 diff: bool, extra_vars: tuple[str, ...], vault_password_file: str | None,
+                 verbose: int, as_json: bool, extravars: dict[str, Any] | None = None,
+                 secret_vars: dict[str, Any] | None = None) -> None:
+    """Run one playbook with progress on stderr, a recap, and --json on stdout."""
+    from golive import inventory as inv
+    from golive import runner
+    from golive.render import Progress, TaskEstimates, emit_json, render_recap
+
+    inventory_path = inv.resolve(inventory)
+    inv.check_setup(inventory_path)
+    user_vars, var_files = parse_extra_vars(extra_vars)
+    spec = runner.RunSpec(
+        playbook=playbook, inventory=inventory_path, limit=limit, check=check, diff=diff,
+        verbosity=max(verbose - 1, 0), extravars={**user_vars, **(extravars or {})},
+        secret_vars=secret_vars or {}, vars_files=var_files,
+        vault_password_file=Path(vault_password_file) if vault_password_file else None)
+    progress = Progress(verbose=verbose, playbook_key=str(playbook),
+                        estimates=TaskEstimates(paths.state_dir() / "task-estimates.json"))
+    try:
+        result = runner.run(spec, on_event=progress)
+    finally:
+        progress.close()
+    render_recap(result)
+    if as_json:
+        emit_json(result.as_dict())
+    if result.exit_code != ExitCode.OK:
+        raise failure(result, lab=inv.is_lab(inventory_path))
+
+
+def failure(result, lab: bool) -> RunFailed:
+    """The Error/Hint pair for a run that did not succeed."""
+    code = result.exit_code
+    if code == ExitCode.UNREACHABLE:
+        hosts = sorted(h for h, s in result.hosts.items() if s.unreachable)
+        msg = f"unreachable: {', '.join(hosts)}"
+        hint = ("is the lab running? golive lab status / golive lab up" if lab else
+                "check SSH access (ansible_host, ansible_user, known_hosts) to those hosts")
+    elif code == ExitCode.INVALID_INPUT:
+        msg = "ansible refused to start: " + (result.error.splitlines()[0] if result.error
+                                               else "invalid inventory, variables or playbook")
+        hint = f"details in {result.artifact_dir / 'stdout'}"
+    elif code in (ExitCode.CANCELED, ExitCode.INTERRUPTED):
+        msg = f"run {result.status}; ansible was stopped"
+        hint = "hosts may be mid-change: run the same command again to converge"
+    else:
+        hosts = sorted({f.host for f in result.failed_tasks} or
+                       {h for h, s in result.hosts.items() if s.failed})
+        msg = f"failed on {len(hosts)} host(s): {', '.join(hosts)}"
+        hint = f"see the failed tasks above; full output in {result.artifact_dir / 'stdout'}"
+    error = RunFailed(msg, hint=hint, exit_code=code)
+    error.json_emitted = True
+    return error
+
+
+def require_playbook(name: str, what: str) -> Path:
+    path = paths.playbook(name)
+    if not path.is_file():
+        raise SetupError(f"{what} is not built yet (no playbooks/{name}.yml)",
+                         hint="see the open issues; `golive converge` runs what exists")
+    return path
+
+
+@click.group(cls=GoliveGroup, epilog=EXIT_CODES_EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="golive")
+def cli():
+    """golive: run a go-live plan (data, cache, edge/TLS, app release, backups, checks) as
+    tested Ansible automation against an inventory. Without -i, the local podman lab."""
+
+
+# -- lab ------------------------------------------------------------------------------------
+@cli.group()
+def lab():
+    """The local lab: podman containers running systemd, one per host of inventories/lab."""
+
+
+def _log(text: str) -> None:
+    click.echo(text, err=True)
+
+
+@lab.command("image")
+@click.option("--rebuild", is_flag=True, help="Build even if the image exists.")
+def lab_image(rebuild):
+    """Build the Debian 12 systemd base image (debootstrap + podman import) if missing."""
+    from golive import lab as lab_mod
+
+    if rebuild or not lab_mod.image_exists():
+        lab_mod.build_image(log=_log)
+        _log(f"built {lab_mod.IMAGE}")
+    else:
+        _log(f"{lab_mod.IMAGE} exists")
+
+
+@lab.command("up")
+@click.option("--json", "as_json", is_flag=True, help="Print the lab's state as JSON on stdout.")
+@json_errors
+def lab_up(as_json):
+    """Build the base image when missing, create/start every lab container, wait for systemd."""
+    from golive import lab as lab_mod
+
+    for host, action in lab_mod.up(log=_log):
+        _log(f"{host.container:<22} {action}")
+    _show_status(lab_mod.status(), as_json)
+
+
+@lab.command("down")
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+@json_errors
+def lab_down(as_json):
+    """Remove the lab's containers and network (only what golive created)."""
+    from golive import lab as lab_mod
+    from golive.render import emit_json
+
+    removed = lab_mod.down()
+    _log(f"removed {len(removed)} container(s) and network {lab_mod.NETWORK}")
+    if as_json:
+        emit_json({"status": "successful", "rc": 0, "removed": removed})
+
+
+@lab.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the lab's state as JSON on stdout.")
+@json_errors
+def lab_status(as_json):
+    """List the lab's containers: state, systemd state, address."""
+    from golive import lab as lab_mod
+
+    _show_status(lab_mod.status(), as_json)
+
+
+def _show_status(rows, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from golive.render import emit_json
+
+    if as_json:
+        emit_json({"status": "successful", "rc": 0, "hosts": [asdict(r) for r in rows]})
+        return
+    _log(f"{'host':<8} {'container':<22} {'state':<9} {'systemd':<10} address")
+    for r in rows:
+        _log(f"{r.host:<8} {r.container:<22} {r.state:<9} {r.systemd:<10} {r.address}")
+
+
+# -- playbook commands ----------------------------------------------------------------------
+@cli.command()
+@click.option("--only", type=click.Choice(TIERS), help="Converge one tier instead of the site.")
+@run_options
+def converge(only, **opts):
+    """Bring every host (or one tier) to the state the inventory describes."""
+    playbook = require_playbook(only, f"tier {only!r}") if only else require_playbook("site",
+                                                                                      "site")
+    run_playbook(playbook, **opts)
+
+
+@cli.command("run")
+@click.argument("playbook")
+@run_options
+def run_cmd(playbook, **opts):
+    """Run PLAYBOOK: a path, or the name of one of golive's playbooks (e.g. `site`)."""
+    path = Path(playbook).expanduser()
+    if not path.is_file():
+        path = paths.playbook(playbook.removesuffix(".yml"))
+    if not path.is_file():
+        raise InvalidInput(f"playbook {playbook!r} not found (neither a file nor in "
+                           f"{paths.project_root() / 'playbooks'})",
+                           hint="give a path to a playbook file, or one of: " + ", ".join(
+                               sorted(p.stem for p in (paths.project_root() / "playbooks")
+                                      .glob("*.yml"))))
+    run_playbook(path.resolve(), **opts)
+
+
+def _not_built(name: str, playbook: str, summary: str):
+    @run_options
+    def command(**opts):
+        run_playbook(require_playbook(playbook, f"`golive {name}`"), **opts)
+
+    built = paths.playbook(playbook).is_file()
+    command.__doc__ = summary if built else f"[not built yet] {summary}"
+    return click.command(name)(command)
+
+
+for _name, _playbook, _summary in (
+    ("check", "check", "Pre-flight checks as data: disk, memory, DB, Redis, health, backups."),
+    ("status", "status", "One screen of the inventory's state: roles, replication, versions."),
+    ("deploy", "deploy", "Release the app: health-gated blue/green switch, automatic rollback."),
+    ("rollback", "rollback", "Switch back to the previous good release."),
+    ("history", "history", "The deployment history."),
+    ("backup", "backup", "Take a pgBackRest backup."),
+    ("restore-test", "restore_test", "Restore the latest backup into a scratch instance."),
+):
+    cli.add_command(_not_built(_name, _playbook, _summary))
+
+
+@cli.group()
+def tls():
+    """Certificates: days left, served serial, renewal."""
+
+
+tls.add_command(_not_built("status", "tls_status", "Certificates on disk and served on :443."))
+tls.add_command(_not_built("renew", "tls_renew", "Renew certificates due for renewal."))
+
+
+@cli.command("env")
+def env_cmd():
+    """Print shell exports so plain ansible-playbook/molecule use golive's configuration."""
+    from golive.runner import run_env
+
+    for key, value in sorted(run_env().items()):
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
+def main() -> None:
+    cli.main()

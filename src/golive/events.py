@@ -1,0 +1,110 @@
+"""Map ansible-runner job events to plain dataclasses (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STAT_KEYS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
+# ansible's names in playbook_on_stats -> ours in the recap and --json
+STAT_NAMES = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable",
+              "skipped": "skipped", "rescued": "rescued", "ignored": "ignored"}
+
+RESULT_EVENTS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+    "runner_on_async_failed": "failed",
+    "runner_on_async_ok": "ok",
+}
+
+
+@dataclass(frozen=True)
+class PlayStarted:
+    name: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class TaskStarted:
+    name: str
+    action: str
+    handler: bool = False
+
+
+@dataclass(frozen=True)
+class HostResult:
+    host: str
+    task: str
+    status: str  # ok, changed, failed, unreachable, skipped
+    msg: str = ""
+    ignored: bool = False
+
+
+@dataclass
+class HostStats:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    rescued: int = 0
+    ignored: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PlaybookStats:
+    hosts: dict[str, HostStats] = field(default_factory=dict)
+
+
+Event = PlayStarted | TaskStarted | HostResult | PlaybookStats
+
+
+def result_message(res: dict[str, Any] | None) -> str:
+    """The most useful one-line-ish explanation in a task result."""
+    if not isinstance(res, dict):
+        return ""
+    for key in ("msg", "reason", "stderr", "module_stderr", "stdout"):
+        value = res.get(key)
+        if value:
+            text = value if isinstance(value, str) else str(value)
+            return text.strip()
+    if res.get("results"):  # a loop: the first failed item explains best
+        for item in res["results"]:
+            if isinstance(item, dict) and (item.get("failed") or item.get("unreachable")):
+                return result_message(item)
+    return ""
+
+
+def map_event(raw: dict[str, Any]) -> Event | None:
+    """One runner event (the dict handed to event_handler / stored in job_events) -> Event."""
+    kind = raw.get("event", "")
+    data = raw.get("event_data") or {}
+    if kind == "playbook_on_play_start":
+        return PlayStarted(name=data.get("name") or data.get("play") or "",
+                           pattern=data.get("pattern", ""))
+    if kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
+        return TaskStarted(name=data.get("name") or data.get("task") or "",
+                           action=data.get("task_action", ""),
+                           handler=kind == "playbook_on_handler_task_start")
+    if kind in RESULT_EVENTS:
+        res = data.get("res") or {}
+        status = RESULT_EVENTS[kind]
+        if status == "ok" and res.get("changed"):
+            status = "changed"
+        msg = result_message(res) if status in ("failed", "unreachable") else ""
+        return HostResult(host=data.get("host", ""), task=data.get("task", ""), status=status,
+                          msg=msg, ignored=bool(data.get("ignore_errors")))
+    if kind == "playbook_on_stats":
+        hosts: dict[str, HostStats] = {}
+        for key in STAT_KEYS:
+            for host, count in (data.get(key) or {}).items():
+                setattr(hosts.setdefault(host, HostStats()), STAT_NAMES[key], int(count))
+        for host in data.get("processed") or {}:
+            hosts.setdefault(host, HostStats())
+        return PlaybookStats(hosts=dict(sorted(hosts.items())))
+    return None

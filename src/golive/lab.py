@@ -1,0 +1,237 @@
+"""The local lab: podman containers running systemd, one per host of inventories/lab.
+
+The lab inventory is the single description of the lab: `up` creates a container for every host
+in it (named by the host's ansible_host), so the containers and the inventory cannot drift.
+Everything golive creates carries the label io.golive.lab; `down` removes only what has it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from golive import paths
+from golive.errors import InvalidInput, SetupError
+
+IMAGE = "localhost/golive-debian12:1"
+NETWORK = "golive-lab"
+LABEL = "io.golive.lab"
+CONTAINER_PREFIX = "golive-"
+SUITE = "bookworm"
+MIRROR = os.environ.get("GOLIVE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+IMAGE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "python3", "iproute2", "sudo",
+                  "ca-certificates"]
+BOOT_TIMEOUT = 90
+
+
+@dataclass(frozen=True)
+class LabHost:
+    name: str        # inventory hostname, also the container's hostname and network alias
+    container: str   # ansible_host: the podman container name
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    container: str
+    host: str
+    state: str       # running, exited, created, missing
+    systemd: str     # running, degraded, starting, ... or "-"
+    address: str
+
+
+def podman(*args: str, check: bool = True, stdin=None,
+           timeout: float | None = 300) -> subprocess.CompletedProcess:
+    executable = shutil.which("podman")
+    if executable is None:
+        raise SetupError("podman is not installed",
+                         hint="apt-get install podman runc (or run `make demo`, which installs it)")
+    env = {**os.environ, **paths.podman_env()}
+    proc = subprocess.run([executable, *args], env=env, stdin=stdin, timeout=timeout,
+                          capture_output=True, check=False)
+    if check and proc.returncode != 0:
+        err = (proc.stderr or b"").decode(errors="replace").strip()
+        raise SetupError(f"podman {' '.join(args[:2])} failed: {err}",
+                         hint="check `podman info`; see lab/README.md for restricted hosts")
+    return proc
+
+
+def _out(proc: subprocess.CompletedProcess) -> str:
+    return (proc.stdout or b"").decode(errors="replace").strip()
+
+
+# -- the base image -------------------------------------------------------------------------
+def image_exists(image: str = IMAGE) -> bool:
+    return podman("image", "exists", image, check=False).returncode == 0
+
+
+def build_image(image: str = IMAGE, log=None) -> None:
+    """Debian 12 + systemd as a local image: debootstrap a rootfs, podman import it."""
+    debootstrap = shutil.which("debootstrap")
+    if debootstrap is None:
+        raise SetupError("debootstrap is needed to build the lab image",
+                         hint="apt-get install debootstrap (or `make demo`)")
+    if os.geteuid() != 0:
+        raise SetupError("building the lab image needs root (debootstrap)",
+                         hint="run `golive lab image` as root once; later runs reuse the image")
+    work = Path(tempfile.mkdtemp(prefix="golive-image-", dir=paths.state_dir()))
+    rootfs = work / "rootfs"
+    try:
+        if log:
+            log(f"building {image} with debootstrap ({SUITE}); this takes about a minute")
+        proc = subprocess.run(
+            [debootstrap, "--variant=minbase", f"--include={','.join(IMAGE_PACKAGES)}",
+             SUITE, str(rootfs), MIRROR], capture_output=True, check=False, timeout=900)
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr).decode(errors="replace").strip().splitlines()[-5:]
+            raise SetupError("debootstrap failed: " + " / ".join(tail),
+                             hint=f"check that {MIRROR} is reachable")
+        _prepare_rootfs(rootfs)
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."],
+                               stdout=subprocess.PIPE)
+        try:
+            podman("import", "--change", "CMD=/sbin/init", "--change", "ENV container=podman",
+                   "-", image, stdin=tar.stdout, timeout=900)
+        finally:
+            tar.stdout.close()
+            tar.wait()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _prepare_rootfs(rootfs: Path) -> None:
+    """Make the rootfs behave like a freshly installed host when booted in a container."""
+    (rootfs / "etc/machine-id").write_text("")  # systemd generates one per container
+    (rootfs / "etc/apt/sources.list").write_text(
+        f"deb {MIRROR} {SUITE} main\n"
+        f"deb {MIRROR} {SUITE}-updates main\n"
+        f"deb http://security.debian.org/debian-security {SUITE}-security main\n")
+    for unit in ("getty@tty1.service", "console-getty.service", "systemd-remount-fs.service"):
+        link = rootfs / "etc/systemd/system" / unit
+        link.unlink(missing_ok=True)
+        link.symlink_to("/dev/null")
+    shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
+    (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
+
+
+# -- the lab --------------------------------------------------------------------------------
+def lab_hosts(inventory: Path | None = None) -> list[LabHost]:
+    from golive.runner import list_inventory
+
+    inventory = inventory or paths.lab_inventory()
+    try:
+        data = list_inventory(inventory)
+    except ValueError as exc:
+        raise InvalidInput(f"cannot read the lab inventory {inventory}: {exc}") from exc
+    hostvars = (data.get("_meta") or {}).get("hostvars") or {}
+    groups: dict[str, list[str]] = {}
+    for group, body in data.items():
+        if group == "_meta" or not isinstance(body, dict):
+            continue
+        for host in body.get("hosts") or []:
+            groups.setdefault(host, []).append(group)
+    hosts = []
+    for name in sorted(hostvars):
+        container = str(hostvars[name].get("ansible_host") or name)
+        if not container.startswith(CONTAINER_PREFIX):
+            raise InvalidInput(
+                f"lab host {name}: ansible_host {container!r} must start with {CONTAINER_PREFIX!r}",
+                hint="the lab only creates and removes containers named golive-*")
+        hosts.append(LabHost(name, container, tuple(sorted(groups.get(name, [])))))
+    if not hosts:
+        raise InvalidInput(f"the lab inventory {inventory} has no hosts")
+    return hosts
+
+
+def ensure_network() -> None:
+    if podman("network", "exists", NETWORK, check=False).returncode != 0:
+        podman("network", "create", "--label", f"{LABEL}=1", NETWORK)
+
+
+def container_state(container: str) -> str:
+    proc = podman("container", "inspect", "--format", "{{.State.Status}}", container, check=False)
+    return _out(proc) if proc.returncode == 0 else "missing"
+
+
+def start_host(host: LabHost) -> str:
+    """Create or start one container; returns what was done (created, started, running)."""
+    state = container_state(host.container)
+    if state == "running":
+        return "running"
+    if state != "missing":
+        podman("start", host.container)
+        return "started"
+    podman("run", "-d", "--name", host.container, "--hostname", host.name,
+           "--network", NETWORK, "--network-alias", host.name,
+           "--label", f"{LABEL}=1", "--label", f"{LABEL}.host={host.name}",
+           "--systemd=always", "--tmpfs", "/tmp", IMAGE, "/sbin/init")
+    return "created"
+
+
+def systemd_state(container: str) -> str:
+    proc = podman("exec", container, "systemctl", "is-system-running", check=False, timeout=30)
+    return _out(proc) or "unknown"
+
+
+def wait_booted(hosts: list[LabHost], timeout: float = BOOT_TIMEOUT) -> dict[str, str]:
+    """Wait until systemd in every container reached running (or degraded); bounded."""
+    deadline = time.monotonic() + timeout
+    pending = {h.container for h in hosts}
+    states: dict[str, str] = {}
+    while pending and time.monotonic() < deadline:
+        for container in sorted(pending):
+            states[container] = systemd_state(container)
+            if states[container] in ("running", "degraded"):
+                pending.discard(container)
+        if pending:
+            time.sleep(0.5)
+    if pending:
+        raise SetupError(
+            "systemd did not finish booting in " + ", ".join(
+                f"{c} ({states.get(c)})" for c in sorted(pending)),
+            hint="podman exec -it <container> systemctl --failed")
+    return states
+
+
+def up(log=None) -> list[tuple[LabHost, str]]:
+    hosts = lab_hosts()
+    if not image_exists():
+        build_image(log=log)
+    ensure_network()
+    done = [(host, start_host(host)) for host in hosts]
+    wait_booted(hosts)
+    return done
+
+
+def lab_containers() -> list[str]:
+    proc = podman("ps", "-a", "--filter", f"label={LABEL}=1", "--format", "{{.Names}}")
+    return [n for n in _out(proc).splitlines() if n.startswith(CONTAINER_PREFIX)]
+
+
+def down() -> list[str]:
+    removed = lab_containers()
+    if removed:
+        podman("rm", "-f", "-t", "5", *removed)
+    if podman("network", "exists", NETWORK, check=False).returncode == 0:
+        podman("network", "rm", "-f", NETWORK)
+    return removed
+
+
+def status() -> list[ContainerState]:
+    hosts = lab_hosts()
+    rows = []
+    for host in hosts:
+        state = container_state(host.container)
+        systemd = systemd_state(host.container) if state == "running" else "-"
+        address = "-"
+        if state == "running":
+            fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
+            address = _out(podman("container", "inspect", "--format", fmt, host.container,
+                                  check=False)) or "-"
+        rows.append(ContainerState(host.container, host.name, state, systemd, address))
+    return rows

@@ -1,0 +1,193 @@
+"""Human output on stderr (live progress, recap) and the single --json document on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from golive.events import Event, HostResult, HostStats, PlayStarted, TaskStarted
+
+BAR_MIN_TASKS = 10  # plays with at least this many tasks get a progress bar
+BAR_WIDTH = 24
+
+
+def use_color(stream: IO[str]) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+class TaskEstimates:
+    """Tasks per play seen in the previous run of the same playbook, so a bar can show progress.
+
+    ansible does not announce how many tasks a play has; counting them up front would cost a
+    second ansible-playbook --list-tasks. The last run's count is a good estimate.
+    """
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.data: dict[str, int] = {}
+        if path and path.is_file():
+            try:
+                self.data = {k: int(v) for k, v in json.loads(path.read_text()).items()}
+            except (ValueError, OSError, AttributeError):
+                self.data = {}
+
+    def get(self, key: str) -> int | None:
+        return self.data.get(key)
+
+    def save(self, counts: dict[str, int]) -> None:
+        if not self.path or not counts:
+            return
+        self.data.update(counts)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, sort_keys=True))
+        os.replace(tmp, self.path)
+
+
+class Progress:
+    """Consumes events; on a tty redraws one status line, otherwise prints only what matters
+    (failures, unreachable hosts; every task result with -v)."""
+
+    def __init__(self, stream: IO[str] | None = None, verbose: int = 0,
+                 estimates: TaskEstimates | None = None, playbook_key: str = ""):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.color = use_color(self.stream)
+        self.verbose = verbose
+        self.estimates = estimates or TaskEstimates(None)
+        self.playbook_key = playbook_key
+        self.play = ""
+        self.task = ""
+        self.tasks_in_play = 0
+        self.task_counts: dict[str, int] = {}
+        self.counts: Counter[str] = Counter()
+        self._line_open = False
+
+    # -- event intake ---------------------------------------------------------------------
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, PlayStarted):
+            self._finish_play()
+            self.play = event.name
+            self.tasks_in_play = 0
+            self.counts = Counter()
+            self._say(f"PLAY {event.name}", style={"bold": True})
+        elif isinstance(event, TaskStarted):
+            self.task = event.name
+            if not event.handler:
+                self.tasks_in_play += 1
+            if self.verbose:
+                self._say(f"  TASK {event.name}")
+        elif isinstance(event, HostResult):
+            self.counts[event.status] += 1
+            if event.status in ("failed", "unreachable") and not event.ignored:
+                self._say(f"  {event.status.upper()} {event.host} | {event.task}: "
+                          f"{first_line(event.msg)}", style={"fg": "red"})
+            elif self.verbose:
+                self._say(f"    {event.status} {event.host}")
+        self._draw()
+
+    def close(self) -> None:
+        self._finish_play()
+        self._clear()
+        self.estimates.save(self.task_counts)
+
+    # -- drawing --------------------------------------------------------------------------
+    def status_line(self) -> str:
+        counts = " ".join(f"{k}={self.counts[k]}" for k in ("ok", "changed", "failed",
+                                                             "unreachable") if self.counts[k])
+        expected = self.estimates.get(self._play_key())
+        bar = ""
+        if expected and expected >= BAR_MIN_TASKS:
+            done = min(self.tasks_in_play, expected)
+            filled = int(BAR_WIDTH * done / expected)
+            bar = f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {done}/{expected} "
+        else:
+            bar = f"task {self.tasks_in_play} "
+        return f"{bar}{self.task} {counts}".strip()
+
+    def _play_key(self) -> str:
+        return f"{self.playbook_key}::{self.play}"
+
+    def _finish_play(self) -> None:
+        if self.play:
+            self.task_counts[self._play_key()] = self.tasks_in_play
+
+    def _draw(self) -> None:
+        if not self.tty:
+            return
+        width = shutil_columns()
+        line = self.status_line()[: width - 1]
+        self.stream.write("\r\x1b[2K" + line)
+        self.stream.flush()
+        self._line_open = True
+
+    def _clear(self) -> None:
+        if self._line_open:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self._line_open = False
+
+    def _say(self, text: str, style: dict[str, Any] | None = None) -> None:
+        if not self.tty and not self.verbose:
+            return  # quiet off a tty: the recap says what failed
+        self._clear()
+        if self.color and style:
+            text = click.style(text, **style)
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def shutil_columns() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 20)).columns
+
+
+def first_line(text: str, limit: int = 160) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+RECAP_COLUMNS = ("ok", "changed", "failed", "unreachable", "skipped", "rescued", "ignored")
+
+
+def recap_table(hosts: dict[str, HostStats]) -> str:
+    """A fixed-width recap: one row per host, one column per counter."""
+    if not hosts:
+        return "no host was played"
+    width = max(4, *(len(h) for h in hosts))
+    header = f"{'host':<{width}}  " + "  ".join(f"{c:>{max(len(c), 3)}}" for c in RECAP_COLUMNS)
+    rows = [header, "-" * len(header)]
+    for host, stats in hosts.items():
+        values = stats.as_dict()
+        rows.append(f"{host:<{width}}  " + "  ".join(
+            f"{values[c]:>{max(len(c), 3)}}" for c in RECAP_COLUMNS))
+    return "\n".join(rows)
+
+
+def render_recap(result, stream: IO[str] | None = None) -> None:
+    """The end-of-run summary on stderr."""
+    stream = stream or sys.stderr
+    color = use_color(stream)
+    out = [recap_table(result.hosts)]
+    for failed in result.failed_tasks:
+        out.append(f"{failed.status.upper()}: {failed.host} | {failed.task}: "
+                   f"{first_line(failed.msg, 400)}")
+    if result.error:
+        out.append(f"ansible: {result.error}")
+    verdict = f"{result.status} in {result.duration:.1f}s; artifacts: {result.artifact_dir}"
+    if color:
+        verdict = click.style(verdict, fg="green" if result.exit_code == 0 else "red")
+    out.append(verdict)
+    stream.write("\n".join(out) + "\n")
+    stream.flush()
+
+
+def emit_json(document: dict[str, Any]) -> None:
+    """The one JSON document --json promises on stdout."""
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
