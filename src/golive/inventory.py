@@ -35,9 +35,9 @@ def is_lab(inventory: Path) -> bool:
     return inventory.resolve() == paths.lab_inventory().resolve()
 
 
-def missing_collections(required: tuple[str, ...] = REQUIRED_COLLECTIONS) -> list[str]:
+def missing_collections() -> list[str]:
     missing = []
-    for name in required:
+    for name in REQUIRED_COLLECTIONS:
         try:
             spec = importlib.util.find_spec(f"ansible_collections.{name}")
         except ModuleNotFoundError:
@@ -53,12 +53,12 @@ def ansible_playbook_path() -> str | None:
     return str(beside) if beside.exists() else shutil.which("ansible-playbook")
 
 
-def check_setup(inventory: Path, required: tuple[str, ...] = REQUIRED_COLLECTIONS) -> None:
+def check_setup(inventory: Path) -> None:
     """Fail with exit code 4 before anything runs when a tool or collection is missing."""
     if ansible_playbook_path() is None:
         raise SetupError("ansible-playbook is not installed",
                          hint="pip install golive (it depends on ansible-core), or `make demo`")
-    missing = missing_collections(required)
+    missing = missing_collections()
     if missing:
         raise SetupError(
             f"Ansible collection(s) not installed: {', '.join(missing)}",

@@ -147,7 +147,7 @@ def new_run_dir(keep: int | None = None) -> Path:
         keep = int(os.environ.get("GOLIVE_KEEP_RUNS", DEFAULT_KEEP_RUNS))
     runs = paths.state_dir() / "runs"
     runs.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
     run_dir = runs / f"{stamp}-{uuid.uuid4().hex[:8]}"
     run_dir.mkdir(mode=0o700)
     previous = sorted((p for p in runs.iterdir() if p.is_dir() and p != run_dir), reverse=True)
@@ -172,6 +172,55 @@ def secret_vars_file(secret_vars: dict[str, Any]) -> Iterator[Path | None]:
         yield path
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root`, from /proc (ansible's workers call setsid, so killing
+    ansible-playbook's process group, as runner does, would leave them running)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                stat_line = handle.read().decode(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat_line.rpartition(")")[2].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(root: int) -> None:
+    """SIGKILL everything below `root` (bounded passes: new children may appear meanwhile)."""
+    for _ in range(5):
+        pids = descendants(root)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+
+
+def cancel_check(flag: threading.Event) -> Callable[[], bool]:
+    """runner's cancel_callback: once the flag is set, take the whole ansible tree down
+    while it is still linked to us, then let runner finish its own bookkeeping."""
+
+    def check() -> bool:
+        if flag.is_set():
+            kill_tree(os.getpid())
+            return True
+        return False
+
+    return check
 
 
 @contextmanager
@@ -263,7 +312,7 @@ def run(spec: RunSpec, on_event: Callable[[Event], None] | None = None,
             suppress_env_files=True,
             quiet=True,
             event_handler=collector,
-            cancel_callback=cancel.is_set,
+            cancel_callback=cancel_check(cancel),
             timeout=spec.timeout,
             # how often runner looks at the cancel flag; events arrive independently of it
             settings={"pexpect_timeout": 0.2},

@@ -1,0 +1,84 @@
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from golive import runner
+from golive.errors import ExitCode
+from golive.events import HostStats, PlaybookStats
+
+
+def stats(**hosts):
+    return PlaybookStats(hosts={h: HostStats(**s) for h, s in hosts.items()})
+
+
+@pytest.mark.parametrize(("status", "rc", "play_stats", "interrupted", "expected"), [
+    ("successful", 0, stats(a={"ok": 3}), False, ("successful", ExitCode.OK)),
+    ("failed", 2, stats(a={"ok": 1, "failed": 1}), False, ("failed", ExitCode.FAILED_HOSTS)),
+    ("failed", 4, stats(a={"unreachable": 1}), False, ("failed", ExitCode.UNREACHABLE)),
+    # unreachable wins over failed: the fix (reach the host) comes first
+    ("failed", 4, stats(a={"failed": 1}, b={"unreachable": 1}), False,
+     ("failed", ExitCode.UNREACHABLE)),
+    ("failed", 1, None, False, ("failed", ExitCode.INVALID_INPUT)),
+    ("failed", 4, None, False, ("failed", ExitCode.INVALID_INPUT)),
+    ("successful", 0, None, False, ("successful", ExitCode.OK)),  # no hosts matched
+    ("timeout", None, None, False, ("timeout", ExitCode.CANCELED)),
+    ("canceled", None, None, False, ("canceled", ExitCode.CANCELED)),
+    ("canceled", None, None, True, ("interrupted", ExitCode.INTERRUPTED)),
+    # a failure ansible rescued or ignored still leaves rc 0 and no failed count
+    ("successful", 0, stats(a={"ok": 2, "rescued": 1}), False, ("successful", ExitCode.OK)),
+])
+def test_classify(status, rc, play_stats, interrupted, expected):
+    assert runner.classify(status, rc, play_stats, interrupted) == expected
+
+
+def test_ansible_error_block():
+    out = "noise\n[ERROR]: Unable to parse /x/hosts.yml as an inventory source\nmore\n"
+    assert runner.ansible_error(out).startswith("Unable to parse /x/hosts.yml")
+    assert runner.ansible_error("ERROR! the playbook: x could not be found").endswith("found")
+    assert runner.ansible_error("all good") == ""
+
+
+def test_run_dirs_are_fresh_and_pruned(state_dir):
+    made = [runner.new_run_dir(keep=3) for _ in range(5)]
+    assert len(set(made)) == 5
+    left = sorted(p.name for p in (state_dir / "runs").iterdir())
+    assert left == sorted(p.name for p in made[-3:])
+    assert stat.S_IMODE(made[-1].stat().st_mode) == 0o700
+
+
+def test_secret_file_is_private_and_removed():
+    with runner.secret_vars_file({"pw": "s3cr3t"}) as path:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert json.loads(path.read_text()) == {"pw": "s3cr3t"}
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_cmdline_passes_files_by_path(tmp_path):
+    spec = runner.RunSpec(playbook=Path("p.yml"), inventory=Path("i"), check=True, diff=True,
+                          vars_files=[tmp_path / "a b.yml"])
+    cmd = runner.build_cmdline(spec, Path("/run/x/vars.json"))
+    assert cmd.startswith("--check --diff ")
+    assert f"'--extra-vars=@{tmp_path}/a b.yml'" in cmd
+    assert "--extra-vars=@/run/x/vars.json" in cmd
+
+
+def test_env_keeps_host_key_checking_on():
+    env = runner.run_env()
+    assert env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    assert Path(env["ANSIBLE_CONFIG"]).name == "ansible.cfg"
+    link = Path(env["ANSIBLE_COLLECTIONS_PATH"]) / "ansible_collections" / "golive" / "ops"
+    assert (link / "galaxy.yml").is_file()
+
+
+def test_command_artifact_is_redacted(tmp_path):
+    (tmp_path / "command").write_text(json.dumps(
+        {"command": ["ansible-playbook"], "env": {"ANSIBLE_CONFIG": "/x", "DB_TOKEN": "t0k3n",
+                                                  "PATH": "/bin"}}))
+    runner.redact_command_artifact(tmp_path)
+    data = json.loads((tmp_path / "command").read_text())
+    assert data["env"] == {"ANSIBLE_CONFIG": "/x", "DB_TOKEN": runner.REDACTED, "PATH": "/bin"}
+    assert stat.S_IMODE(os.stat(tmp_path / "command").st_mode) == 0o600
