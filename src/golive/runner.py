@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,8 @@ from golive.events import Event, HostResult, HostStats, PlaybookStats, map_event
 DEFAULT_KEEP_RUNS = 20
 # Environment keys whose values may stay in runner's artifacts/<id>/command file. Everything
 # else the control node's environment holds (tokens, passwords) is redacted after the run.
-ENV_KEPT = re.compile(r"^(ANSIBLE_|RUNNER_|AWX_|CONTAINERS_CONF$|PATH$|HOME$|LANG$|LC_|PYTHON|TERM$)")
+ENV_KEPT = re.compile(
+    r"^(ANSIBLE_|RUNNER_|AWX_|CONTAINERS_CONF$|PATH$|HOME$|LANG$|LC_|PYTHON|TERM$)")
 REDACTED = "<redacted>"
 
 
@@ -203,10 +204,8 @@ def kill_tree(root: int) -> None:
         if not pids:
             return
         for pid in pids:
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.05)
 
 
@@ -230,7 +229,7 @@ def sigint_cancels(flag: threading.Event) -> Iterator[None]:
         yield
         return
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum, frame):
         flag.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}

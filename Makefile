@@ -1,0 +1,70 @@
+# golive: the two entry points are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= .venv
+PY := $(VENV)/bin/python
+GOLIVE := $(VENV)/bin/golive
+APT_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs tar
+SCENARIOS := $(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml))))
+# golive's environment (ANSIBLE_CONFIG, collections path, CONTAINERS_CONF) for plain tools
+WITH_ENV = eval "$$($(GOLIVE) env)"; export PATH="$(CURDIR)/$(VENV)/bin:$$PATH";
+
+.PHONY: demo test setup packages venv image lint unit molecule e2e bench clean lab-down
+
+## demo: install what is missing, bring the lab up, converge it, print a status summary
+demo: setup
+	$(GOLIVE) lab up
+	$(GOLIVE) converge
+	$(GOLIVE) lab status
+
+## test: static checks, unit tests, every Molecule scenario, the end-to-end run
+test: setup lint unit molecule e2e
+
+setup: packages venv image
+
+packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml setup.py
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+image: venv packages
+	$(GOLIVE) lab image
+
+lint: venv
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/yamllint -s .
+	$(WITH_ENV) ansible-lint --nocolor
+
+unit: venv
+	$(VENV)/bin/pytest -q tests/unit
+
+molecule: venv image
+	@set -e; for s in $(SCENARIOS); do \
+	  echo "== molecule test -s $$s"; \
+	  ( $(WITH_ENV) molecule test -s $$s ); \
+	done
+
+e2e: venv image
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
+
+## bench: wrapper overhead of `golive run` against plain ansible-playbook (needs the lab up)
+bench: venv
+	$(PY) tests/bench/runner_overhead.py
+
+lab-down: venv
+	$(GOLIVE) lab down
+
+clean:
+	rm -rf build dist *.egg-info src/*.egg-info .pytest_cache .ruff_cache
