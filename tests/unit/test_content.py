@@ -1,0 +1,96 @@
+"""Static contracts of the Ansible content: argspecs match defaults, inventories share groups."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from golive import lab, runner
+
+from .conftest import ROOT
+
+ROLES = sorted(p for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
+EXAMPLE_VAULT_PASSWORD = "golive-example-only"  # documented in README; example inventory only
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_argspec_keys_match_defaults(role):
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+    spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"]
+    assert set(options) >= set(defaults), "every default is declared in argument_specs"
+    undeclared_required = {k for k, v in options.items() if k not in defaults
+                           and not v.get("required")}
+    assert undeclared_required == set(), "an option without default must be required"
+    assert all(v.get("type") and v.get("description") for v in options.values())
+    assert all(k.startswith(f"{role.name}_") for k in options)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_role_has_readme_naming_every_variable(role):
+    readme = (role / "README.md").read_text()
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+    assert [k for k in defaults if f"`{k}`" not in readme] == []
+
+
+def groups(inventory: Path, tmp_path: Path) -> dict[str, set[str]]:
+    password = tmp_path / "pass"
+    password.write_text(EXAMPLE_VAULT_PASSWORD)
+    env = {**__import__("os").environ, **runner.run_env()}
+    out = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i",
+                          str(inventory), "--list", "--vault-password-file", str(password)],
+                         env=env, capture_output=True, text=True, check=True, timeout=60).stdout
+    data = yaml.safe_load(out)
+    return {g: set(v.get("hosts", [])) for g, v in data.items()
+            if g != "_meta" and isinstance(v, dict)}
+
+
+def test_example_and_lab_use_the_same_groups(tmp_path):
+    lab_groups = groups(ROOT / "inventories" / "lab", tmp_path)
+    example_groups = groups(ROOT / "inventories" / "example", tmp_path)
+    functional = {"db_primary", "db_standby", "pgbouncer", "cache", "web", "backup"}
+    assert functional <= set(lab_groups) and functional <= set(example_groups)
+    for group in functional:
+        assert len(lab_groups[group]) == len(example_groups[group]), group
+    assert lab_groups["acme"] == {"acme"}  # lab-only CA
+
+
+def test_lab_hosts_come_from_the_inventory(monkeypatch):
+    inventory = {
+        "_meta": {"hostvars": {"db1": {"ansible_host": "golive-lab-db1"},
+                               "web1": {"ansible_host": "golive-lab-web1"}}},
+        "all": {"children": ["ungrouped", "db", "web"]},
+        "db": {"hosts": ["db1"]}, "web": {"hosts": ["web1"]},
+    }
+    monkeypatch.setattr(runner, "list_inventory", lambda path: inventory)
+    assert lab.lab_hosts() == [lab.LabHost("db1", "golive-lab-db1", ("db",)),
+                               lab.LabHost("web1", "golive-lab-web1", ("web",))]
+
+
+def test_lab_refuses_containers_it_does_not_own(monkeypatch):
+    inventory = {"_meta": {"hostvars": {"db1": {"ansible_host": "production-db"}}}}
+    monkeypatch.setattr(runner, "list_inventory", lambda path: inventory)
+    with pytest.raises(lab.InvalidInput, match="must start with 'golive-'"):
+        lab.lab_hosts()
+
+
+def test_lab_down_removes_only_labelled_golive_containers(monkeypatch):
+    calls = []
+
+    class Proc:
+        def __init__(self, out=b"", rc=0):
+            self.stdout, self.stderr, self.returncode = out, b"", rc
+
+    def fake_podman(*args, check=True, stdin=None, timeout=300):
+        calls.append(args)
+        if args[:2] == ("ps", "-a"):
+            return Proc(b"golive-lab-db1\nsomeone-elses\ngolive-lab-web1\n")
+        return Proc()
+
+    monkeypatch.setattr(lab, "podman", fake_podman)
+    assert lab.down() == ["golive-lab-db1", "golive-lab-web1"]
+    assert ("ps", "-a", "--filter", f"label={lab.LABEL}=1", "--format", "{{.Names}}") in calls
+    assert ("rm", "-f", "-t", "5", "golive-lab-db1", "golive-lab-web1") in calls
+    assert ("network", "rm", "-f", lab.NETWORK) in calls
