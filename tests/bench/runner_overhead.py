@@ -45,8 +45,10 @@ def main() -> None:
         golive_times.append(timed(wrapped, env))
     g, p = statistics.median(golive_times), statistics.median(plain_times)
     print(f"rounds: {rounds}, hosts: 9 (lab), playbook: {PLAYBOOK.name}")
-    print(f"ansible-playbook median: {p:.3f}s  (all: {', '.join(f'{t:.2f}' for t in plain_times)})")
-    print(f"golive run median:       {g:.3f}s  (all: {', '.join(f'{t:.2f}' for t in golive_times)})")
+    for label, median, times in (("ansible-playbook", p, plain_times),
+                                 ("golive run", g, golive_times)):
+        all_runs = ", ".join(f"{t:.2f}" for t in times)
+        print(f"{label + ' median:':<25}{median:.3f}s  (all: {all_runs})")
     print(f"ratio golive/ansible-playbook: {g / p:.3f}  (goal <= 1.10)")
 
 
