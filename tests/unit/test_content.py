@@ -1,5 +1,6 @@
 """Static contracts of the Ansible content: argspecs match defaults, inventories share groups."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ def test_role_has_readme_naming_every_variable(role):
 def groups(inventory: Path, tmp_path: Path) -> dict[str, set[str]]:
     password = tmp_path / "pass"
     password.write_text(EXAMPLE_VAULT_PASSWORD)
-    env = {**__import__("os").environ, **runner.run_env()}
+    env = {**os.environ, **runner.run_env()}
     out = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i",
                           str(inventory), "--list", "--vault-password-file", str(password)],
                          env=env, capture_output=True, text=True, check=True, timeout=60).stdout
