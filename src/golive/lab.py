@@ -33,7 +33,6 @@ BOOT_TIMEOUT = 90
 class LabHost:
     name: str        # inventory hostname, also the container's hostname and network alias
     container: str   # ansible_host: the podman container name
-    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,12 +128,6 @@ def lab_hosts(inventory: Path | None = None) -> list[LabHost]:
     except ValueError as exc:
         raise InvalidInput(f"cannot read the lab inventory {inventory}: {exc}") from exc
     hostvars = (data.get("_meta") or {}).get("hostvars") or {}
-    groups: dict[str, list[str]] = {}
-    for group, body in data.items():
-        if group == "_meta" or not isinstance(body, dict):
-            continue
-        for host in body.get("hosts") or []:
-            groups.setdefault(host, []).append(group)
     hosts = []
     for name in sorted(hostvars):
         container = str(hostvars[name].get("ansible_host") or name)
@@ -142,7 +135,7 @@ def lab_hosts(inventory: Path | None = None) -> list[LabHost]:
             raise InvalidInput(
                 f"lab host {name}: ansible_host {container!r} must start with {CONTAINER_PREFIX!r}",
                 hint="the lab only creates and removes containers named golive-*")
-        hosts.append(LabHost(name, container, tuple(sorted(groups.get(name, [])))))
+        hosts.append(LabHost(name, container))
     if not hosts:
         raise InvalidInput(f"the lab inventory {inventory} has no hosts")
     return hosts

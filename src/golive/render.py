@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -120,7 +121,7 @@ class Progress:
     def _draw(self) -> None:
         if not self.tty:
             return
-        width = shutil_columns()
+        width = shutil.get_terminal_size((100, 20)).columns
         line = self.status_line()[: width - 1]
         self.stream.write("\r\x1b[2K" + line)
         self.stream.flush()
@@ -140,12 +141,6 @@ class Progress:
             text = click.style(text, **style)
         self.stream.write(text + "\n")
         self.stream.flush()
-
-
-def shutil_columns() -> int:
-    import shutil
-
-    return shutil.get_terminal_size((100, 20)).columns
 
 
 def first_line(text: str, limit: int = 160) -> str:

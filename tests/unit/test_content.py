@@ -66,8 +66,8 @@ def test_lab_hosts_come_from_the_inventory(monkeypatch):
         "db": {"hosts": ["db1"]}, "web": {"hosts": ["web1"]},
     }
     monkeypatch.setattr(runner, "list_inventory", lambda path: inventory)
-    assert lab.lab_hosts() == [lab.LabHost("db1", "golive-lab-db1", ("db",)),
-                               lab.LabHost("web1", "golive-lab-web1", ("web",))]
+    assert lab.lab_hosts() == [lab.LabHost("db1", "golive-lab-db1"),
+                               lab.LabHost("web1", "golive-lab-web1")]
 
 
 def test_lab_refuses_containers_it_does_not_own(monkeypatch):
