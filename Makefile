@@ -59,9 +59,10 @@ molecule: venv image
 e2e: venv image
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
 
-## bench: wrapper overhead of `golive run` against plain ansible-playbook (needs the lab up)
+## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer (needs `make demo` first)
 bench: venv
 	$(PY) tests/bench/runner_overhead.py
+	$(PY) tests/bench/db_pooling.py
 
 lab-down: venv
 	$(GOLIVE) lab down

@@ -109,8 +109,19 @@ class EventCollector:
         return True  # keep runner's job_events artifacts
 
 
+PREFLIGHT = "Preflight |"  # roles name their input checks so (tasks/preflight.yml)
+
+
+def is_input_rejection(stats: PlaybookStats, failed: list[FailedTask]) -> bool:
+    """Every failure is a role's preflight check and no host changed: the inputs were refused
+    before anything happened, which is exit 5, not a failed host."""
+    return bool(failed) and all(f.status == "failed" and f.task.startswith(PREFLIGHT)
+                                for f in failed) \
+        and not any(s.changed for s in stats.hosts.values())
+
+
 def classify(runner_status: str, ansible_rc: int | None, stats: PlaybookStats | None,
-             interrupted: bool) -> tuple[str, int]:
+             interrupted: bool, failed: list[FailedTask] | None = None) -> tuple[str, int]:
     """(status, golive exit code) from how the run ended. Pure; see ExitCode."""
     if interrupted:
         return "interrupted", int(ExitCode.INTERRUPTED)
@@ -123,6 +134,8 @@ def classify(runner_status: str, ansible_rc: int | None, stats: PlaybookStats | 
         return "failed", int(ExitCode.INVALID_INPUT)
     if any(s.unreachable for s in stats.hosts.values()):
         return "failed", int(ExitCode.UNREACHABLE)
+    if is_input_rejection(stats, failed or []):
+        return "failed", int(ExitCode.INVALID_INPUT)
     if any(s.failed for s in stats.hosts.values()) or ansible_rc not in (0, None):
         return "failed", int(ExitCode.FAILED_HOSTS)
     return "successful", int(ExitCode.OK)
@@ -321,7 +334,8 @@ def run(spec: RunSpec, on_event: Callable[[Event], None] | None = None,
     redact_command_artifact(artifact_dir)
     interrupted = cancel.is_set() and runner.status == "canceled"
     ansible_rc = None if runner.status in ("canceled", "timeout") else runner.rc
-    status, exit_code = classify(runner.status, ansible_rc, collector.stats, interrupted)
+    status, exit_code = classify(runner.status, ansible_rc, collector.stats, interrupted,
+                                 collector.failed)
     error = ""
     if collector.stats is None and exit_code != ExitCode.OK:
         stdout = artifact_dir / "stdout"

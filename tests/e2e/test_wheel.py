@@ -7,10 +7,26 @@ import sys
 from .conftest import ROOT, as_json, golive
 
 
+def clean_checkout(dest):
+    """The files a fresh clone would have (tracked plus new, not ignored): git keeps no empty
+    directories, so a wheel built from the working tree could pass here and fail in CI."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, check=True, capture_output=True).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
 def test_wheel_outside_the_tree(lab, tmp_path_factory):
     work = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(work / "dist"),
-                    str(ROOT)], check=True, capture_output=True, timeout=600)
+    source = clean_checkout(tmp_path_factory.mktemp("source"))
+    built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir",
+                            str(work / "dist"), str(source)],
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     wheel = next((work / "dist").glob("golive-*.whl"))
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)

@@ -97,7 +97,7 @@ def test_missing_inventory(tmp_path):
 def test_missing_playbook():
     result = invoke(["run", "no-such-playbook", "-i", LOCAL_INV])
     assert result.exit_code == ExitCode.INVALID_INPUT
-    assert "Hint: give a path to a playbook file, or one of: common, site" in result.stderr
+    assert "Hint: give a path to a playbook file, or one of: common, db, site" in result.stderr
 
 
 def test_bad_extra_vars():

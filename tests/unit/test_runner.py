@@ -34,6 +34,25 @@ def test_classify(status, rc, play_stats, interrupted, expected):
     assert runner.classify(status, rc, play_stats, interrupted) == expected
 
 
+def failed(*tasks):
+    return [runner.FailedTask("a", t, "msg") for t in tasks]
+
+
+@pytest.mark.parametrize(("play_stats", "failures", "expected"), [
+    # a role refused its inputs before touching anything: invalid input
+    (stats(a={"ok": 3, "failed": 1}), failed("Preflight | Check pool settings"),
+     ExitCode.INVALID_INPUT),
+    # something changed first: a real failure
+    (stats(a={"ok": 3, "changed": 1, "failed": 1}), failed("Preflight | Check pool settings"),
+     ExitCode.FAILED_HOSTS),
+    # any non-preflight failure: a real failure
+    (stats(a={"ok": 3, "failed": 2}), failed("Preflight | x", "Configure | y"),
+     ExitCode.FAILED_HOSTS),
+])
+def test_classify_preflight_rejection(play_stats, failures, expected):
+    assert runner.classify("failed", 2, play_stats, False, failures) == ("failed", expected)
+
+
 def test_ansible_error_block():
     out = "noise\n[ERROR]: Unable to parse /x/hosts.yml as an inventory source\nmore\n"
     assert runner.ansible_error(out).startswith("Unable to parse /x/hosts.yml")
