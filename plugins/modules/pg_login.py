@@ -64,7 +64,7 @@ options:
     default: 5
   query:
     description:
-      - Statement to run once logged in, in autocommit mode as O(user). Keep it read-only.
+      - Statement(s) to run once logged in, in autocommit mode as O(user); the rows of the last one are returned.
     type: str
     default: SELECT 1
   expect:

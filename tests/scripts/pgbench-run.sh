@@ -16,7 +16,7 @@ pgbench -h "${PGHOST:-127.0.0.1}" -p "$port" -c "$clients" -j 2 -T "$seconds" -n
 pid=$!
 max=0
 while kill -0 "$pid" 2>/dev/null; do
-  n=$(runuser -u postgres -- psql -XAtq -c "SELECT count(*) FROM pg_stat_activity
+  n=$(runuser -u postgres -- env -u PGUSER -u PGDATABASE -u PGPASSWORD psql -XAtq -U postgres -d postgres -c "SELECT count(*) FROM pg_stat_activity
         WHERE usename = '${PGUSER}' AND datname = '${PGDATABASE}' AND backend_type = 'client backend'" 2>/dev/null)
   [[ "$n" =~ ^[0-9]+$ ]] && (( n > max )) && max=$n
   sleep 0.2
