@@ -65,18 +65,24 @@ Event = PlayStarted | TaskStarted | HostResult | PlaybookStats
 
 
 def result_message(res: dict[str, Any] | None) -> str:
-    """The most useful one-line-ish explanation in a task result."""
+    """The most useful one-line-ish explanation in a task result: for a loop, every failed
+    item's message (not "One or more items failed"); a module's stderr is appended to a bare
+    msg (e.g. a template's "failed to validate" and the validator's reason)."""
     if not isinstance(res, dict):
         return ""
+    failed_items = [item for item in res.get("results") or []
+                    if isinstance(item, dict) and (item.get("failed") or item.get("unreachable"))]
+    if failed_items:
+        return "; ".join(dict.fromkeys(result_message(item) for item in failed_items))
     for key in ("msg", "reason", "stderr", "module_stderr", "stdout"):
         value = res.get(key)
         if value:
-            text = value if isinstance(value, str) else str(value)
-            return text.strip()
-    if res.get("results"):  # a loop: the first failed item explains best
-        for item in res["results"]:
-            if isinstance(item, dict) and (item.get("failed") or item.get("unreachable")):
-                return result_message(item)
+            text = (value if isinstance(value, str) else str(value)).strip()
+            stderr = res.get("stderr")
+            if key == "msg" and isinstance(stderr, str) and stderr.strip() \
+                    and stderr.strip() not in text:
+                text = f"{text}: {stderr.strip()}"
+            return text
     return ""
 
 

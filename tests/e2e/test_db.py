@@ -5,13 +5,14 @@ import json
 import os
 import subprocess
 import time
+from datetime import UTC, datetime
 
 import pytest
 import yaml
 
 from golive import paths
 
-from .conftest import ROOT, as_json, golive
+from .conftest import GOLIVE, ROOT, as_json, golive
 
 DB_HOSTS = {"db1", "db2"}
 PRIMARY = "golive-lab-db1"
@@ -75,9 +76,9 @@ def test_bad_input_fails_in_preflight_before_any_change(db, case, tmp_path):
     proc = golive("converge", "--only", "db", "-e", f"@{varsfile}", "--json")
     document = as_json(proc)
     assert proc.returncode == 5, proc.stderr  # invalid input, not a failed host
-    assert document["failed"], document
-    assert all(f["task"].startswith("Preflight |") for f in document["failed"])
-    message = " ".join(f["msg"] for f in document["failed"])
+    assert document["failed_tasks"], document
+    assert all(f["task"].startswith("Preflight |") for f in document["failed_tasks"])
+    message = " ".join(f["msg"] for f in document["failed_tasks"])
     assert all(w in message for w in words), message
     # preflight ran everywhere first: no host changed anything
     assert all(s["changed"] == 0 for s in document["hosts"].values()), document["hosts"]
@@ -92,29 +93,124 @@ def show_config(lab, key):
                 if line.split("|")[0] == key)
 
 
+def wait_for_play(name, since, timeout=300):
+    """Block until a golive run started after `since` has begun the play `name` (read from the
+    run's job_events, which ansible-runner writes as they happen)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in (paths.state_dir() / "runs").iterdir():
+            if run.stat().st_mtime < since:
+                continue
+            for event in run.glob("artifacts/*/job_events/*.json"):
+                data = json.loads(event.read_text() or "{}")
+                if data.get("event") == "playbook_on_play_start" and \
+                        data.get("event_data", {}).get("name") == name:
+                    return
+        time.sleep(0.5)
+    raise AssertionError(f"no run reached the play {name!r} within {timeout} s")
+
+
+def sighup_times(lab):
+    """When PgBouncer re-read its config, from its log (UTC, epoch seconds)."""
+    log = in_primary(lab, "grep", "got SIGHUP", "/var/log/postgresql/pgbouncer.log").stdout
+    return [datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC).timestamp()
+            for line in log.splitlines()]
+
+
 def test_pgbouncer_change_during_pgbench_drops_nothing(db):
+    """A 30 s pgbench through PgBouncer is started once the re-converge reaches the PgBouncer
+    play, so the changed setting is applied (RELOAD) while the clients are busy."""
     assert show_config(db, "server_idle_timeout") == "600"
     env = {**os.environ, **paths.podman_env(), "PGUSER": "app", "PGDATABASE": "app",
            "PGPASSWORD": app_password()}
-    bench = subprocess.Popen(["podman", "exec", "-e", "PGUSER", "-e", "PGDATABASE", "-e",
-                              "PGPASSWORD", PRIMARY, PROBE, "6432", "20", "30"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    since = time.time()
+    converge = subprocess.Popen([*GOLIVE, "converge", "--only", "db", "-e",
+                                 "pgbouncer_server_idle_timeout=300", "--json"], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    bench = None
     try:
-        time.sleep(5)
-        changed = golive("converge", "--only", "db", "-e", "pgbouncer_server_idle_timeout=300",
-                         "--json")
-        assert changed.returncode == 0, changed.stderr
-        assert as_json(changed)["hosts"]["db1"]["changed"] >= 1
+        wait_for_play("Database tier | PgBouncer", since)
+        bench_started = time.time()
+        bench = subprocess.Popen(["podman", "exec", "-e", "PGUSER", "-e", "PGDATABASE", "-e",
+                                  "PGPASSWORD", PRIMARY, PROBE, "6432", "20", "30"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env)
+        out, err = converge.communicate(timeout=600)
+        assert converge.returncode == 0, err
+        assert json.loads(out)["hosts"]["db1"]["changed"] >= 1
         assert show_config(db, "server_idle_timeout") == "300"
-        assert bench.poll() is None, "the re-converge must land inside the pgbench run"
-        out, err = bench.communicate(timeout=90)
+        bench_out, bench_err = bench.communicate(timeout=120)
+        bench_ended = time.time()
     finally:
-        if bench.poll() is None:
-            bench.kill()
+        for proc in (converge, bench):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
         golive("converge", "--only", "db", "--json")  # back to the inventory's settings
-    result = json.loads(out.splitlines()[-1])
-    assert result["rc"] == 0, err
-    assert result["failed_transactions"] == 0, err
-    assert result["aborted_clients"] == 0, err
+    reloads = [t for t in sighup_times(db) if bench_started <= t <= bench_ended]
+    assert reloads, "the RELOAD must happen while pgbench runs"
+    result = json.loads(bench_out.splitlines()[-1])
+    assert result["rc"] == 0, bench_err
+    assert result["failed_transactions"] == 0, bench_err
+    assert result["aborted_clients"] == 0, bench_err
     assert result["tps"] and result["tps"] > 0
     assert show_config(db, "server_idle_timeout") == "600"
+
+
+def psql_primary(lab, sql):
+    out = in_primary(lab, "runuser", "-u", "postgres", "--", "psql", "-XAtq", "-c", sql)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def converge_db_with(tmp_path, extra):
+    varsfile = tmp_path / "extra.yml"
+    varsfile.write_text(yaml.safe_dump(extra))
+    return golive("converge", "--only", "db", "-e", f"@{varsfile}", "--json")
+
+
+def test_bad_pgbouncer_config_never_goes_live(db, tmp_path):
+    """A value PgBouncer rejects (not knowable in preflight) fails the run at validation; the
+    live file and the running PgBouncer keep the old config and keep serving."""
+    before = in_primary(db, "md5sum", "/etc/pgbouncer/pgbouncer.ini").stdout
+    proc = converge_db_with(tmp_path, {"pgbouncer_settings": {"server_lifetime": "forever"}})
+    assert proc.returncode == 1, proc.stderr
+    message = " ".join(f["msg"] for f in as_json(proc)["failed_tasks"])
+    assert "server_lifetime" in message and "invalid value" in message, message
+    assert in_primary(db, "md5sum", "/etc/pgbouncer/pgbouncer.ini").stdout == before
+    assert show_config(db, "server_lifetime") == "3600"
+    served = in_primary(db, "psql", "-XAtq", "-h", "127.0.0.1", "-p", "6432", "-U", "app", "app",
+                        "-c", "SELECT 42", env={"PGPASSWORD": app_password()})
+    assert served.stdout.strip() == "42", served.stderr
+
+
+def test_reloadable_setting_is_applied_without_restart(db, tmp_path):
+    started = psql_primary(db, "SELECT pg_postmaster_start_time()")
+    try:
+        proc = converge_db_with(tmp_path,
+                                {"postgresql_settings": {"log_min_duration_statement": 750}})
+        assert proc.returncode == 0, proc.stderr
+        assert psql_primary(db, "SHOW log_min_duration_statement") == "750ms"
+        assert psql_primary(db, "SELECT pg_postmaster_start_time()") == started
+    finally:
+        golive("converge", "--only", "db", "--json")
+    assert psql_primary(db, "SHOW log_min_duration_statement") == "1s"
+
+
+def test_restart_only_for_pending_restart_and_the_run_says_so(db, tmp_path):
+    started = psql_primary(db, "SELECT pg_postmaster_start_time()")
+    try:
+        proc = converge_db_with(tmp_path, {"postgresql_shared_buffers_mb": 96})
+        assert proc.returncode == 0, proc.stderr
+        assert psql_primary(db, "SHOW shared_buffers") == "96MB"
+        assert psql_primary(db, "SELECT pg_postmaster_start_time()") != started
+        output = (ROOT / as_json(proc)["artifact_dir"] / "stdout").read_text()
+        assert "pending_restart is set for shared_buffers" in output
+    finally:
+        golive("converge", "--only", "db", "--json")
+    assert psql_primary(db, "SHOW shared_buffers") == "128MB"
+
+
+def test_check_mode_on_converged_db_changes_nothing(db):
+    proc = golive("converge", "--only", "db", "--check", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert {h: s["changed"] for h, s in as_json(proc)["hosts"].items()} == {"db1": 0, "db2": 0}

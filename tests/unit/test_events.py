@@ -1,5 +1,6 @@
 import pytest
 
+from golive import events
 from golive.events import HostResult, HostStats, PlaybookStats, PlayStarted, TaskStarted, map_event
 
 
@@ -57,3 +58,18 @@ def test_ignored_failure_and_loop_message():
         "res": {"results": [{"failed": False}, {"failed": True, "msg": "item two broke"}]}}}
     event = map_event(raw)
     assert event == HostResult("h", "t", "failed", "item two broke", ignored=True)
+
+
+@pytest.mark.parametrize(("res", "expected"), [
+    ({"msg": "One or more items failed", "results": [
+        {"item": 1, "failed": False, "msg": "fine"},
+        {"item": 2, "failed": True, "msg": "postgresql_hba_extra_entries: trust is not allowed"},
+        {"item": 3, "failed": True, "msg": "pool_size must be >= 1"}]},
+     "postgresql_hba_extra_entries: trust is not allowed; pool_size must be >= 1"),
+    ({"msg": "failed to validate", "stderr": "ERROR invalid value \"x\" for server_lifetime\n"},
+     'failed to validate: ERROR invalid value "x" for server_lifetime'),
+    ({"msg": "non-zero return code", "stderr": "non-zero return code"}, "non-zero return code"),
+    ({"stderr": "only stderr"}, "only stderr"),
+])
+def test_result_message(res, expected):
+    assert events.result_message(res) == expected
