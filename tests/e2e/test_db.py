@@ -214,3 +214,13 @@ def test_check_mode_on_converged_db_changes_nothing(db):
     proc = golive("converge", "--only", "db", "--check", "--json")
     assert proc.returncode == 0, proc.stderr
     assert {h: s["changed"] for h, s in as_json(proc)["hosts"].items()} == {"db1": 0, "db2": 0}
+
+
+def test_no_db_secret_in_run_artifacts(db):
+    """Every db converge above ran through golive; none of the lab's db secrets may appear in
+    any kept run directory (stdout, job events, command)."""
+    secrets = [app_password(), lab_var("db", "postgresql_replication_password")] + [
+        lab_var("pgbouncer", f"pgbouncer_{u}_password") for u in ("auth", "admin", "stats")]
+    leaks = [(str(f), s) for f in (paths.state_dir() / "runs").rglob("*") if f.is_file()
+             for s in secrets if s in f.read_text(errors="replace")]
+    assert leaks == []
