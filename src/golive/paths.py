@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import cache
 from pathlib import Path
@@ -55,13 +56,15 @@ def containers_conf() -> Path:
 def collections_path() -> Path:
     """A collections path in which golive.ops resolves to this project root.
 
-    The link lives in the state dir (not in the tree, where linters would walk into it) and is
-    re-pointed atomically when golive runs from another place.
+    The link lives in the state dir (not in the tree, where linters would walk into it), one per
+    project root, so two checkouts (or a checkout and an installed wheel) sharing a state dir
+    never point each other's runs at the wrong content. It is created atomically.
     """
-    base = state_dir() / "collections"
+    target = project_root()
+    digest = hashlib.sha256(str(target).encode()).hexdigest()[:12]
+    base = state_dir() / "collections" / digest
     link = base / "ansible_collections" / COLLECTION_NAMESPACE / COLLECTION_NAME
     link.parent.mkdir(parents=True, exist_ok=True)
-    target = project_root()
     if not (link.is_symlink() and Path(os.readlink(link)) == target):
         tmp = link.with_name(f".{COLLECTION_NAME}.{os.getpid()}")
         tmp.unlink(missing_ok=True)

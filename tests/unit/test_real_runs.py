@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -115,3 +116,26 @@ def test_sigint_cancels_and_leaves_no_ansible_process(state_dir):
         time.sleep(0.2)
     assert ansible_processes("fixtures/sleep.yml") == []
     assert ansible_processes("sleep 3171") == []
+
+
+def test_events_arrive_while_the_run_is_going(state_dir):
+    """The run is canceled from inside the event callback when the sleeping task starts: that
+    only works if events reach golive while ansible is still running (sleep 3171 otherwise,
+    bounded here by a 60 s runner timeout)."""
+    from golive.events import TaskStarted
+
+    cancel = threading.Event()
+    seen = []
+
+    def on_event(event):
+        if isinstance(event, TaskStarted) and event.name == "Sleep for a long time":
+            seen.append(time.monotonic())
+            cancel.set()
+
+    started = time.monotonic()
+    spec = runner.RunSpec(playbook=FIXTURES / "sleep.yml", inventory=LOCAL, limit="local",
+                          timeout=60)
+    result = runner.run(spec, on_event=on_event, cancel=cancel)
+    assert seen, "the task-start event never arrived"
+    assert result.status == "interrupted"  # the cancel event is how Ctrl-C stops a run
+    assert time.monotonic() - started < 30

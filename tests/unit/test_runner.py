@@ -101,3 +101,18 @@ def test_command_artifact_is_redacted(tmp_path):
     data = json.loads((tmp_path / "command").read_text())
     assert data["env"] == {"ANSIBLE_CONFIG": "/x", "DB_TOKEN": runner.REDACTED, "PATH": "/bin"}
     assert stat.S_IMODE(os.stat(tmp_path / "command").st_mode) == 0o600
+
+
+def test_collection_link_per_project_root(state_dir, monkeypatch, tmp_path):
+    from golive import paths
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    monkeypatch.setattr(paths, "project_root", lambda: first)
+    path_a = paths.collections_path()
+    monkeypatch.setattr(paths, "project_root", lambda: second)
+    path_b = paths.collections_path()
+    assert path_a != path_b
+    assert (path_a / "ansible_collections/golive/ops").resolve() == first
+    assert (path_b / "ansible_collections/golive/ops").resolve() == second
