@@ -18,18 +18,9 @@ description:
   - The module only reads, never reports C(changed), and runs normally in check mode.
 version_added: 0.1.0
 author: golive maintainers
-requirements:
-  - psycopg2 on the target (Debian package C(python3-psycopg2))
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Read-only, so it runs normally in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - golive.ops.pg_check
 options:
   login_host:
     description:
