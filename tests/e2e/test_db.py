@@ -102,7 +102,10 @@ def wait_for_play(name, since, timeout=300):
             if run.stat().st_mtime < since:
                 continue
             for event in run.glob("artifacts/*/job_events/*.json"):
-                data = json.loads(event.read_text() or "{}")
+                try:  # runner writes *-partial.json, then renames it: files come and go
+                    data = json.loads(event.read_text())
+                except (OSError, ValueError):
+                    continue
                 if data.get("event") == "playbook_on_play_start" and \
                         data.get("event_data", {}).get("name") == name:
                     return
