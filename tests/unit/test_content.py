@@ -1,5 +1,6 @@
 """Static contracts of the Ansible content: argspecs match defaults, inventories share groups."""
 
+import json
 import os
 import subprocess
 import sys
@@ -95,3 +96,20 @@ def test_lab_down_removes_only_labelled_golive_containers(monkeypatch):
     assert ("ps", "-a", "--filter", f"label={lab.LABEL}=1", "--format", "{{.Names}}") in calls
     assert ("rm", "-f", "-t", "5", "golive-lab-db1", "golive-lab-web1") in calls
     assert ("network", "rm", "-f", lab.NETWORK) in calls
+
+
+@pytest.mark.parametrize(("version", "present", "absent"), [
+    ("1.18", {"auth_query", "auth_user", "pool_mode"},
+     {"auth_dbname", "max_prepared_statements", "peer_id", "track_extra_parameters"}),
+    ("1.21", {"auth_query", "auth_dbname", "max_prepared_statements"}, set()),
+])
+def test_pgbouncer_keys_follow_the_installed_version(version, present, absent):
+    env = {**os.environ, **runner.run_env(), "ANSIBLE_STDOUT_CALLBACK": "json"}
+    out = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i",
+                          "localhost,", "-c", "local", "-e", f"version={version}",
+                          str(ROOT / "tests" / "fixtures" / "pgbouncer_keys.yml")],
+                         env=env, capture_output=True, text=True, check=True, timeout=120).stdout
+    result = json.loads(out)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
+    keys = set(result.split(","))
+    assert present <= keys
+    assert not (absent & keys)
