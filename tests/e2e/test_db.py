@@ -159,6 +159,12 @@ def test_pgbouncer_change_during_pgbench_drops_nothing(db):
     assert show_config(db, "server_idle_timeout") == "600"
 
 
+def assert_pgbouncer_serves(lab):
+    served = in_primary(lab, "psql", "-XAtq", "-h", "127.0.0.1", "-p", "6432", "-U", "app", "app",
+                        "-c", "SELECT 42", env={"PGPASSWORD": app_password()})
+    assert served.stdout.strip() == "42", served.stderr
+
+
 def psql_primary(lab, sql):
     out = in_primary(lab, "runuser", "-u", "postgres", "--", "psql", "-XAtq", "-c", sql)
     assert out.returncode == 0, out.stderr
@@ -181,9 +187,7 @@ def test_bad_pgbouncer_config_never_goes_live(db, tmp_path):
     assert "server_lifetime" in message and "invalid value" in message, message
     assert in_primary(db, "md5sum", "/etc/pgbouncer/pgbouncer.ini").stdout == before
     assert show_config(db, "server_lifetime") == "3600"
-    served = in_primary(db, "psql", "-XAtq", "-h", "127.0.0.1", "-p", "6432", "-U", "app", "app",
-                        "-c", "SELECT 42", env={"PGPASSWORD": app_password()})
-    assert served.stdout.strip() == "42", served.stderr
+    assert_pgbouncer_serves(db)
 
 
 def test_reloadable_setting_is_applied_without_restart(db, tmp_path):
@@ -241,6 +245,4 @@ def test_pg_hba_rejected_by_postgresql_is_put_back(db, tmp_path):
     assert "pg_hba.conf was rejected" in message and "previous file was restored" in message
     assert in_primary(db, "md5sum", "/etc/postgresql/15/main/pg_hba.conf").stdout == before
     assert psql_primary(db, "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL") == "0"
-    served = in_primary(db, "psql", "-XAtq", "-h", "127.0.0.1", "-p", "6432", "-U", "app", "app",
-                        "-c", "SELECT 42", env={"PGPASSWORD": app_password()})
-    assert served.stdout.strip() == "42", served.stderr
+    assert_pgbouncer_serves(db)
