@@ -59,10 +59,12 @@ molecule: venv image
 e2e: venv image
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
 
-## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer (needs `make demo` first)
+## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer; Redis failover time
+## (needs `make demo` first)
 bench: venv
 	$(PY) tests/bench/runner_overhead.py
 	$(PY) tests/bench/db_pooling.py
+	$(PY) tests/bench/cache_failover.py
 
 lab-down: venv
 	$(GOLIVE) lab down

@@ -7,6 +7,7 @@ Everything golive creates carries the label io.golive.lab; `down` removes only w
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -33,6 +34,8 @@ BOOT_TIMEOUT = 90
 class LabHost:
     name: str        # inventory hostname, also the container's hostname and network alias
     container: str   # ansible_host: the podman container name
+    address: str = ""  # lab_address: the fixed IP on the lab network ("" = podman picks one)
+    subnet: str = ""   # lab_subnet: the lab network's subnet, required with an address
 
 
 @dataclass(frozen=True)
@@ -135,15 +138,42 @@ def lab_hosts(inventory: Path | None = None) -> list[LabHost]:
             raise InvalidInput(
                 f"lab host {name}: ansible_host {container!r} must start with {CONTAINER_PREFIX!r}",
                 hint="the lab only creates and removes containers named golive-*")
-        hosts.append(LabHost(name, container))
+        hosts.append(LabHost(name, container, *_lab_address(name, hostvars[name])))
     if not hosts:
         raise InvalidInput(f"the lab inventory {inventory} has no hosts")
+    taken: dict[str, str] = {}
+    for host in hosts:
+        if host.address and host.address in taken:
+            raise InvalidInput(f"lab hosts {taken[host.address]} and {host.name} both have "
+                               f"lab_address {host.address}")
+        taken[host.address] = host.name
     return hosts
 
 
-def ensure_network() -> None:
+def _lab_address(name: str, hostvars: dict) -> tuple[str, str]:
+    """(lab_address, lab_subnet) of a host, the address checked to lie inside the subnet."""
+    address = hostvars.get("lab_address")
+    if not address:
+        return "", ""
+    try:
+        subnet = ipaddress.ip_network(str(hostvars.get("lab_subnet") or ""))
+        ip = ipaddress.ip_address(str(address))
+    except ValueError as exc:
+        raise InvalidInput(f"lab host {name}: lab_address {address!r} / lab_subnet "
+                           f"{hostvars.get('lab_subnet')!r}: {exc}",
+                           hint="set lab_subnet (e.g. 10.213.7.0/24) in the lab inventory's "
+                                "all.vars and lab_address inside it on each host") from exc
+    gateway = subnet.network_address + 1
+    if ip not in subnet or ip in (subnet.network_address, subnet.broadcast_address, gateway):
+        raise InvalidInput(f"lab host {name}: lab_address {ip} must be a host address inside "
+                           f"lab_subnet {subnet}, other than the gateway {gateway}")
+    return str(ip), str(subnet)
+
+
+def ensure_network(subnet: str = "") -> None:
     if podman("network", "exists", NETWORK, check=False).returncode != 0:
-        podman("network", "create", "--label", f"{LABEL}=1", NETWORK)
+        podman("network", "create", "--label", f"{LABEL}=1",
+               *(["--subnet", subnet] if subnet else []), NETWORK)
 
 
 def container_state(container: str) -> str:
@@ -161,6 +191,7 @@ def start_host(host: LabHost) -> str:
         return "started"
     podman("run", "-d", "--name", host.container, "--hostname", host.name,
            "--network", NETWORK, "--network-alias", host.name,
+           *(["--ip", host.address] if host.address else []),
            "--label", f"{LABEL}=1", "--label", f"{LABEL}.host={host.name}",
            "--systemd=always", "--tmpfs", "/tmp", IMAGE, "/sbin/init")
     return "created"
@@ -195,7 +226,7 @@ def up(log=None) -> list[tuple[LabHost, str]]:
     hosts = lab_hosts()
     if not image_exists():
         build_image(log=log)
-    ensure_network()
+    ensure_network(next((h.subnet for h in hosts if h.subnet), ""))
     done = [(host, start_host(host)) for host in hosts]
     wait_booted(hosts)
     return done

@@ -28,6 +28,18 @@ def as_json(proc):
     return json.loads(proc.stdout)
 
 
+def assert_refused_in_preflight(proc, words):
+    """Exit 5, every failed task a role's `Preflight |` check naming all WORDS, and no host
+    changed anything: bad input stopped the run before any host changed."""
+    document = as_json(proc)
+    assert proc.returncode == 5, proc.stderr
+    assert document["failed_tasks"], document
+    assert all(f["task"].startswith("Preflight |") for f in document["failed_tasks"]), document
+    message = " ".join(f["msg"] for f in document["failed_tasks"])
+    assert all(w in message for w in words), message
+    assert all(s["changed"] == 0 for s in document["hosts"].values()), document["hosts"]
+
+
 @pytest.fixture(scope="session")
 def lab():
     from golive import lab as lab_mod

@@ -8,7 +8,7 @@ from golive import cli, inventory, runner
 from golive.errors import ExitCode
 from golive.events import HostStats, map_event
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, ROOT
 
 LOCAL_INV = str(FIXTURES / "local-inventory.yml")
 JSON_KEYS = {"status", "rc", "ansible_rc", "playbook", "hosts", "failed_tasks", "error",
@@ -97,7 +97,8 @@ def test_missing_inventory(tmp_path):
 def test_missing_playbook():
     result = invoke(["run", "no-such-playbook", "-i", LOCAL_INV])
     assert result.exit_code == ExitCode.INVALID_INPUT
-    assert "Hint: give a path to a playbook file, or one of: common, db, site" in result.stderr
+    known = ", ".join(sorted(p.stem for p in (ROOT / "playbooks").glob("*.yml")))
+    assert f"Hint: give a path to a playbook file, or one of: {known}" in result.stderr
 
 
 def test_bad_extra_vars():

@@ -71,6 +71,33 @@ def test_lab_hosts_come_from_the_inventory(monkeypatch):
                                lab.LabHost("web1", "golive-lab-web1")]
 
 
+def _lab_with(monkeypatch, **hostvars):
+    inventory = {"_meta": {"hostvars": {
+        name: {"ansible_host": f"golive-lab-{name}", "lab_subnet": "10.213.7.0/24", **hv}
+        for name, hv in hostvars.items()}}}
+    monkeypatch.setattr(runner, "list_inventory", lambda path: inventory)
+
+
+def test_lab_hosts_keep_their_fixed_address(monkeypatch):
+    _lab_with(monkeypatch, cache1={"lab_address": "10.213.7.21"}, web1={})
+    assert lab.lab_hosts() == [
+        lab.LabHost("cache1", "golive-lab-cache1", "10.213.7.21", "10.213.7.0/24"),
+        lab.LabHost("web1", "golive-lab-web1")]
+
+
+@pytest.mark.parametrize(("hostvars", "message"), [
+    ({"a": {"lab_address": "10.213.8.5"}}, "must be a host address inside lab_subnet"),
+    ({"a": {"lab_address": "10.213.7.1"}}, "other than the gateway 10.213.7.1"),
+    ({"a": {"lab_address": "10.213.7.300"}}, "lab_address '10.213.7.300'"),
+    ({"a": {"lab_address": "10.213.7.5"}, "b": {"lab_address": "10.213.7.5"}},
+     "both have lab_address 10.213.7.5"),
+])
+def test_lab_refuses_bad_addresses(monkeypatch, hostvars, message):
+    _lab_with(monkeypatch, **hostvars)
+    with pytest.raises(lab.InvalidInput, match=message):
+        lab.lab_hosts()
+
+
 def test_lab_refuses_containers_it_does_not_own(monkeypatch):
     inventory = {"_meta": {"hostvars": {"db1": {"ansible_host": "production-db"}}}}
     monkeypatch.setattr(runner, "list_inventory", lambda path: inventory)

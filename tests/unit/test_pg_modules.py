@@ -8,7 +8,6 @@ a fake connect() returning a scripted connection, and a fake clock.
 
 import datetime
 import decimal
-import importlib
 import json
 import sys
 import types
@@ -18,31 +17,17 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from .conftest import ROOT
+from .conftest import collection_modules
 
 PASSWORD = "s3cr3t-Pa55"  # never to be seen in any result
 
 
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory):
-    """Import pg, pg_login and pg_replication as ansible_collections.golive.ops modules."""
-    base = tmp_path_factory.mktemp("collections")
-    link = base / "ansible_collections" / "golive" / "ops"
-    link.parent.mkdir(parents=True)
-    link.symlink_to(ROOT, target_is_directory=True)
-    sys.path.insert(0, str(base))
-    importlib.invalidate_caches()
-    prefix = "ansible_collections.golive.ops.plugins"
-    try:
-        yield types.SimpleNamespace(
-            pg=importlib.import_module(f"{prefix}.module_utils.pg"),
-            pg_login=importlib.import_module(f"{prefix}.modules.pg_login"),
-            pg_replication=importlib.import_module(f"{prefix}.modules.pg_replication"),
-        )
-    finally:
-        sys.path.remove(str(base))
-        for name in [name for name in sys.modules if name.startswith("ansible_collections.golive")]:
-            del sys.modules[name]
+    """pg, pg_login and pg_replication, imported as ansible_collections.golive.ops modules."""
+    with collection_modules(tmp_path_factory, pg="module_utils.pg", pg_login="modules.pg_login",
+                            pg_replication="modules.pg_replication") as modules:
+        yield modules
 
 
 @pytest.fixture(scope="module")

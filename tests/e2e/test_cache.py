@@ -1,0 +1,117 @@
+"""Cache tier end to end: a failover drill with a writer that counts only writes a replica
+acknowledged, a converge after the failover that changes nothing and moves nothing, and bad
+input refused before any host changes."""
+
+import time
+
+import pytest
+import yaml
+
+from golive import paths
+
+from . import cache_drill as drill
+from .conftest import as_json, assert_refused_in_preflight, golive
+
+CACHE_HOSTS = set(drill.CACHE)
+
+
+@pytest.fixture(scope="module")
+def cache(lab):
+    proc = golive("converge", "--only", "cache", "--json")
+    assert proc.returncode == 0, proc.stderr
+    drill.install_probe()
+    return lab
+
+
+def changed_by_host(document):
+    return {h: s["changed"] for h, s in document["hosts"].items()}
+
+
+def test_converged_cache_tier_is_healthy(cache):
+    """Acceptance 1 on the lab: one master the three sentinels agree on, both replicas linked."""
+    master = drill.wait_healthy(timeout=30)
+    assert master in CACHE_HOSTS
+
+
+def test_failover_drill_loses_no_acknowledged_write(cache):
+    result = drill.drill(f"drill{int(time.time())}")
+    print("failover drill:", result)
+    assert result["new_master"] not in (None, result["old_master"]), result
+    assert result["kill_to_first_write_s"] is not None, result
+    assert result["kill_to_first_write_s"] <= 15, result
+    assert (result["old_master_role"], result["old_master_link"]) == ("slave", "up"), result
+    assert result["old_master_rejoined_s"] <= 30, result
+    assert result["acked"] > 100, result
+    assert result["acked_checked"] == result["acked"], result
+    assert result["acked_missing"] == 0, result
+
+
+def test_converge_after_failover_changes_nothing_and_moves_nothing(cache):
+    master = drill.wait_healthy()
+    pids = {h: drill.main_pids(h) for h in drill.CACHE}
+    proc = golive("converge", "--only", "cache", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert changed_by_host(as_json(proc)) == {h: 0 for h in drill.CACHE}
+    assert drill.current_master() == master
+    assert {h: drill.main_pids(h) for h in drill.CACHE} == pids
+
+
+def test_runtime_settings_change_without_restart(cache, tmp_path):
+    """maxmemory (CONFIG SET + CONFIG REWRITE) and down-after-milliseconds (SENTINEL SET) reach
+    every node, persist in the files the servers own, and restart nothing; then go back."""
+    pids = {h: drill.main_pids(h) for h in drill.CACHE}
+    varsfile = tmp_path / "extra.yml"
+    varsfile.write_text(yaml.safe_dump({"redis_maxmemory_mb": 80,
+                                         "redis_sentinel_down_after_ms": 6000}))
+    try:
+        proc = golive("converge", "--only", "cache", "-e", f"@{varsfile}", "--json")
+        assert proc.returncode == 0, proc.stderr
+        for host in drill.CACHE:
+            assert drill.redis_cli(host, "CONFIG", "GET", "maxmemory").splitlines()[1] == \
+                str(80 * 1048576)
+            master = drill.redis_cli(host, "SENTINEL", "MASTER", "golive", port=26379)
+            fields = master.splitlines()
+            assert fields[fields.index("down-after-milliseconds") + 1] == "6000"
+            conf = drill.podman("exec", drill.container(host), "cat",
+                                "/etc/redis/redis.conf", "/etc/redis/sentinel.conf").stdout
+            assert "maxmemory 80mb" in conf or f"maxmemory {80 * 1048576}" in conf, conf
+            assert "down-after-milliseconds golive 6000" in conf
+    finally:
+        back = golive("converge", "--only", "cache", "--json")
+    assert back.returncode == 0, back.stderr
+    assert {h: drill.main_pids(h) for h in drill.CACHE} == pids
+    assert drill.redis_cli("cache1", "CONFIG", "GET", "maxmemory").splitlines()[1] == \
+        str(64 * 1048576)
+
+
+def test_check_mode_on_converged_cache_changes_nothing(cache):
+    proc = golive("converge", "--only", "cache", "--check", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert changed_by_host(as_json(proc)) == {h: 0 for h in drill.CACHE}
+
+
+BAD_INPUT = {
+    "quorum": ({"redis_sentinel_quorum": 4},
+               ["redis_sentinel_quorum must be an integer from 1", "(3; got '4')"]),
+    "policy": ({"redis_maxmemory_policy": "lru-please"},
+               ["redis_maxmemory_policy must be one of noeviction, allkeys-lru", "lru-please"]),
+    "user": ({"redis_users": [{"name": "app", "password": "short"}]},
+             ["redis_users", "at least 12 characters", "Offending: app"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_fails_in_preflight_before_any_change(cache, case, tmp_path):
+    extra, words = BAD_INPUT[case]
+    varsfile = tmp_path / "extra.yml"
+    varsfile.write_text(yaml.safe_dump(extra))
+    assert_refused_in_preflight(
+        golive("converge", "--only", "cache", "-e", f"@{varsfile}", "--json"), words)
+
+
+def test_no_cache_secret_in_run_artifacts(cache):
+    secrets = [drill.app_password()] + [drill.lab_var(f"redis_{n}_password") for n in
+                                        ("admin", "replication", "sentinel_auth", "sentinel")]
+    leaks = [(str(f), s) for f in (paths.state_dir() / "runs").rglob("*") if f.is_file()
+             for s in secrets if s in f.read_text(errors="replace")]
+    assert leaks == []
