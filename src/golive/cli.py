@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -97,8 +98,16 @@ def parse_extra_vars(values: tuple[str, ...]) -> tuple[dict[str, Any], list[Path
 def run_playbook(playbook: Path, *, inventory: str | None, limit: str | None, check: bool,
                  diff: bool, extra_vars: tuple[str, ...], vault_password_file: str | None,
                  verbose: int, as_json: bool, extravars: dict[str, Any] | None = None,
-                 secret_vars: dict[str, Any] | None = None) -> None:
-    """Run one playbook with progress on stderr, a recap, and --json on stdout."""
+                 secret_vars: dict[str, Any] | None = None, report=None) -> None:
+    """Run one playbook with progress on stderr, a recap, and --json on stdout.
+
+    REPORT, for reporting commands, renders the per-host data the playbook wrote (see
+    playbooks/report.yml) and returns a verdict: (exit code, message); the --json document then
+    carries the data under "report".
+    """
+    import json
+    import tempfile
+
     from golive import inventory as inv
     from golive import runner
     from golive.render import Progress, TaskEstimates, emit_json, render_recap
@@ -106,9 +115,17 @@ def run_playbook(playbook: Path, *, inventory: str | None, limit: str | None, ch
     inventory_path = inv.resolve(inventory)
     inv.check_setup(inventory_path)
     user_vars, var_files = parse_extra_vars(extra_vars)
+    extravars = {**(extravars or {})}
+    report_file = None
+    if report is not None:
+        paths.state_dir().mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="report-", suffix=".json", dir=paths.state_dir())
+        os.close(fd)
+        report_file = Path(name)
+        extravars["golive_report_file"] = str(report_file)
     spec = runner.RunSpec(
         playbook=playbook, inventory=inventory_path, limit=limit, check=check, diff=diff,
-        verbosity=max(verbose - 1, 0), extravars={**user_vars, **(extravars or {})},
+        verbosity=max(verbose - 1, 0), extravars={**user_vars, **extravars},
         secret_vars=secret_vars or {}, vars_files=var_files,
         vault_password_file=Path(vault_password_file) if vault_password_file else None)
     progress = Progress(verbose=verbose, playbook_key=str(playbook),
@@ -117,11 +134,25 @@ def run_playbook(playbook: Path, *, inventory: str | None, limit: str | None, ch
         result = runner.run(spec, on_event=progress)
     finally:
         progress.close()
+        data = {}
+        if report_file is not None:
+            try:
+                data = json.loads(report_file.read_text() or "{}")
+            except ValueError:
+                data = {}
+            report_file.unlink(missing_ok=True)
     render_recap(result)
+    verdict = (ExitCode.OK, "")
+    if report is not None and result.exit_code == ExitCode.OK:
+        verdict = report(data, as_json)
     if as_json:
-        emit_json(result.as_dict())
+        emit_json({**result.as_dict(), **({"report": data} if report is not None else {})})
     if result.exit_code != ExitCode.OK:
         raise failure(result, lab=inv.is_lab(inventory_path))
+    if verdict[0] != ExitCode.OK:
+        error = RunFailed(verdict[1], exit_code=verdict[0])
+        error.json_emitted = True
+        raise error
 
 
 def failure(result, lab: bool) -> RunFailed:
@@ -292,8 +323,30 @@ def tls():
     """Certificates: days left, served serial, renewal."""
 
 
-tls.add_command(_not_built("status", "tls_status", "Certificates on disk and served on :443."))
-tls.add_command(_not_built("renew", "tls_renew", "Renew certificates due for renewal."))
+@tls.command("status")
+@run_options
+def tls_status(**opts):
+    """Certificates on disk and served on :443, days left, next renewal.
+
+    Exit 1 when a certificate is under its fail threshold, the served certificate is not the one
+    on disk, its chain does not verify, or the last renewal failed.
+    """
+    from golive.render import tls_status_verdict
+
+    run_playbook(require_playbook("tls_status", "`golive tls status`"),
+                 report=tls_status_verdict, **opts)
+
+
+@tls.command("renew")
+@click.option("--force", is_flag=True,
+              help="Renew every certificate now, not only those due (certbot --force-renewal).")
+@run_options
+def tls_renew(force, **opts):
+    """Renew certificates due for renewal now, as certbot.timer would; nginx reloads after."""
+    from golive.render import tls_renew_verdict
+
+    run_playbook(require_playbook("tls_renew", "`golive tls renew`"), report=tls_renew_verdict,
+                 extravars={"tls_force_renewal": force}, **opts)
 
 
 @cli.command("env")

@@ -186,3 +186,54 @@ def render_recap(result, stream: IO[str] | None = None) -> None:
 def emit_json(document: dict[str, Any]) -> None:
     """The one JSON document --json promises on stdout."""
     click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+# -- reports ----------------------------------------------------------------------------------
+def _days(value) -> str:
+    return "-" if value is None else f"{float(value):.1f}"
+
+
+def tls_status_verdict(report: dict[str, Any], as_json: bool,
+                       stream: IO[str] | None = None) -> tuple[int, str]:
+    """The `golive tls status` table (unless --json) and its verdict: 1 if any host fails."""
+    rows, problems, failing = [], [], []
+    for host in sorted(report):
+        tls = (report[host] or {}).get("tls")
+        if not tls:
+            rows.append((host, "-", "-", "-", "-", "-", "no data"))
+            failing.append(host)
+            continue
+        disk, served = tls.get("disk") or {}, tls.get("served") or {}
+        rows.append((host, tls.get("cert_name", "-"), disk.get("serial") or "-",
+                     served.get("serial") or "-",
+                     _days(served.get("days_left", disk.get("days_left"))),
+                     (tls.get("next_renewal_attempt") or "-")[:25], tls.get("status", "?")))
+        problems += [f"{host}: {p}" for p in tls.get("problems", [])]
+        if tls.get("status") == "fail":
+            failing.append(host)
+    if not as_json:
+        stream = stream or sys.stdout
+        header = ("host", "certificate", "serial on disk", "serial served", "days left",
+                  "next renewal run", "status")
+        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+        for row in [header, *rows]:
+            click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
+                       .rstrip(), file=stream)
+        for line in problems:
+            click.echo(f"- {line}", file=stream)
+    if failing:
+        return 1, f"certificates need attention on {', '.join(failing)}"
+    return 0, ""
+
+
+def tls_renew_verdict(report: dict[str, Any], as_json: bool,
+                      stream: IO[str] | None = None) -> tuple[int, str]:
+    if not as_json:
+        stream = stream or sys.stdout
+        for host in sorted(report):
+            renew = (report[host] or {}).get("tls_renew") or {}
+            what = (f"renewed, serial {renew.get('serial_before')} -> {renew.get('serial_after')}"
+                    if renew.get("renewed") else
+                    f"not due, serial {renew.get('serial_after', '-')} kept")
+            click.echo(f"{host}: {renew.get('cert_name', '-')}: {what}", file=stream)
+    return 0, ""

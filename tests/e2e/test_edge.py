@@ -1,0 +1,263 @@
+"""Edge tier end to end: first issuance under a request loop, a plain renewal swapped in without
+a failed request, a failed renewal made visible, a renewed-but-not-loaded certificate reported,
+a broken nginx config that never goes live, and the TLS profile seen by sslyze."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from golive import paths
+
+from .cache_drill import podman
+from .conftest import ROOT, as_json, assert_refused_in_preflight, golive
+
+WEB = ("web1", "web2")
+STUB = ROOT / "tests" / "fixtures" / "stub-upstream"
+LOOP = "/usr/local/bin/golive-request-loop"
+MARKER = "/var/lib/golive/tls/renewal-failed"
+FAILURE_COMMAND_RAN = "/var/lib/golive/tls/lab-failure-command-ran"
+
+
+def container(host):
+    return f"golive-lab-{host}"
+
+
+def sh(host, script, timeout=120):
+    proc = podman("exec", container(host), "bash", "-c", script, timeout=timeout)
+    return proc
+
+
+def start_stub(host):
+    podman("exec", container(host), "mkdir", "-p", "/srv/golive-stub")
+    assert podman("cp", f"{STUB}/.", f"{container(host)}:/srv/golive-stub/").returncode == 0
+    sh(host, "systemctl is-active -q golive-stub-upstream || systemd-run --unit "
+             "golive-stub-upstream python3 -m http.server 8001 --bind 127.0.0.1 "
+             "--directory /srv/golive-stub")
+
+
+def pebble_root(tmp_path) -> Path:
+    """Pebble's current root (it makes a new one at every start), fetched through web1."""
+    out = sh("web1", "curl -fsS --cacert /etc/golive/tls/acme-ca.pem https://acme:15000/roots/0")
+    assert out.returncode == 0, out.stderr
+    path = tmp_path / f"pebble-root-{time.monotonic_ns()}.pem"
+    path.write_text(out.stdout)
+    return path
+
+
+def serials(host):
+    """(serial on disk, serial served on :443) as openssl prints them."""
+    out = sh(host, f"openssl x509 -noout -serial -in /etc/golive/tls/{host}/fullchain.pem; "
+                   f"echo | openssl s_client -connect 127.0.0.1:443 -servername {host} "
+                   f"2>/dev/null | openssl x509 -noout -serial")
+    lines = [x.split("=", 1)[1] for x in out.stdout.split() if x.startswith("serial=")]
+    return tuple(lines) if len(lines) == 2 else (None, None)
+
+
+def start_loop(host, seconds, url="https://127.0.0.1/edge-health", rate=25):
+    """A bounded request loop inside HOST (RATE requests/s for SECONDS); returns the Popen."""
+    script = (ROOT / "tests" / "scripts" / "request_loop.py")
+    assert podman("cp", str(script), f"{container(host)}:{LOOP}").returncode == 0
+    return podman("exec", container(host), "python3", LOOP, url, str(seconds), str(rate),
+                  popen=True)
+
+
+def loop_result(proc, timeout):
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture(scope="module")
+def edge(lab):
+    proc = golive("converge", "--only", "edge", "--json")
+    assert proc.returncode == 0, proc.stderr
+    for host in WEB:
+        start_stub(host)
+    return lab
+
+
+def changed(document):
+    return {h: s["changed"] for h, s in document["hosts"].items()}
+
+
+def test_second_edge_converge_and_check_mode_change_nothing(edge):
+    for extra in ((), ("--check",)):
+        proc = golive("converge", "--only", "edge", "--json", *extra)
+        assert proc.returncode == 0, proc.stderr
+        assert set(changed(as_json(proc)).values()) == {0}, (extra, changed(as_json(proc)))
+
+
+def test_https_answers_with_pebbles_certificate_hsts_and_308(edge, tmp_path):
+    root = pebble_root(tmp_path)
+    remote = "/tmp/pebble-root.pem"
+    for host in WEB:
+        assert podman("cp", str(root), f"{container(host)}:{remote}").returncode == 0
+        out = sh(host, f"curl -sS -o /dev/null -D - --cacert {remote} https://{host}/health; "
+                       f"curl -sS -o /dev/null -D - --cacert {remote} https://{host}/nope; "
+                       f"curl -sS -o /dev/null -w '%{{http_code}} %{{redirect_url}}' "
+                       f"http://{host}/api/x")
+        assert out.returncode == 0, out.stderr
+        text = out.stdout.lower()
+        assert "http/2 200" in text and "http/2 404" in text, text
+        assert text.count("strict-transport-security: max-age=63072000; includesubdomains") == 2
+        assert text.rstrip().endswith(f"308 https://{host}/api/x")
+
+
+def test_first_issuance_on_a_fresh_host_with_a_request_loop(edge, tmp_path):
+    """web2 loses nginx, certbot and every certificate; a converge brings them back. A loop
+    inside web2 (25 req/s) runs through the converge: once nginx first answers, nothing fails."""
+    wipe = sh("web2", "systemctl stop nginx; apt-get purge -y -qq nginx nginx-common certbot "
+                      ">/dev/null; rm -rf /etc/nginx /etc/letsencrypt /etc/golive/tls/web2 "
+                      "/run/golive-nginx-candidate", timeout=300)
+    assert wipe.returncode == 0, wipe.stderr
+    loop = start_loop("web2", 240)
+    try:
+        proc = golive("converge", "--only", "edge", "-l", "web2,acme", "--json")
+        assert proc.returncode == 0, proc.stderr
+        time.sleep(3)
+    finally:
+        sh("web2", f"pkill -f {LOOP}")
+    result = loop_result(loop, 60)
+    print("request loop through the first converge:", result)
+    assert result["ok"] > 0, result
+    assert result["failed_after_first_ok"] == 0, result
+    root = pebble_root(tmp_path)
+    assert podman("cp", str(root), f"{container('web2')}:/tmp/pebble-root.pem").returncode == 0
+    out = sh("web2", "curl -sS -o /dev/null -w '%{http_code}' --cacert /tmp/pebble-root.pem "
+                     "https://web2/edge-health")
+    assert out.stdout == "200", out.stderr
+    start_stub("web2")
+
+
+def tls_status(host):
+    proc = golive("tls", "status", "-l", host, "--json")
+    return proc, as_json(proc)
+
+
+def test_failed_renewal_is_surfaced_and_the_old_certificate_served(edge):
+    before = serials("web1")
+    sh("web1", f"rm -f {MARKER} {FAILURE_COMMAND_RAN}")
+    sh("acme", "systemctl stop pebble")
+    try:
+        proc = golive("tls", "renew", "-l", "web1", "--json")
+        assert proc.returncode == 1, proc.stderr
+        assert sh("web1", f"test -s {MARKER} && test -s {FAILURE_COMMAND_RAN}").returncode == 0
+        status, document = tls_status("web1")
+        assert status.returncode == 1, status.stderr
+        tls = document["report"]["web1"]["tls"]
+        assert tls["renewal_failed"] and tls["status"] == "fail", tls
+        assert any("last renewal failed" in p for p in tls["problems"]), tls
+        assert serials("web1") == before
+    finally:
+        sh("acme", "systemctl start pebble")
+    again = golive("tls", "renew", "-l", "web1", "--json")
+    assert again.returncode == 0, again.stderr
+    assert sh("web1", f"test -e {MARKER}").returncode == 1  # a good run clears it
+    assert golive("tls", "status", "-l", "web1").returncode == 0
+
+
+def test_plain_renew_swaps_the_served_certificate_and_a_second_renew_changes_nothing(
+        edge, tmp_path):
+    """A 20-day certificate is inside certbot's 30-day window, so a plain renew renews it. To
+    show that a second renew then changes nothing, Pebble issues 60-day certificates for this
+    test (a restart, hence a new root); the default comes back at the end."""
+    long_lived = tmp_path / "pebble.yml"
+    long_lived.write_text(yaml.safe_dump({"pebble_certificate_validity_seconds": 5184000}))
+    try:
+        proc = golive("converge", "--only", "edge", "-l", "acme", "-e", f"@{long_lived}")
+        assert proc.returncode == 0, proc.stderr
+        old_disk, old_served = serials("web1")
+        assert old_disk == old_served
+        loop = start_loop("web1", 60, url="https://127.0.0.1/health")
+        time.sleep(2)
+        renew = golive("tls", "renew", "-l", "web1", "--json")
+        done = time.monotonic()
+        assert renew.returncode == 0, renew.stderr
+        assert as_json(renew)["report"]["web1"]["tls_renew"]["renewed"], renew.stdout
+        while time.monotonic() - done < 5:
+            disk, served = serials("web1")
+            if disk == served != old_served:
+                break
+            time.sleep(0.2)
+        swapped_after = time.monotonic() - done
+        assert disk == served and disk != old_disk, (disk, served, old_disk)
+        assert swapped_after <= 5
+        time.sleep(3)
+        sh("web1", f"pkill -f {LOOP}")
+        result = loop_result(loop, 30)
+        print("request loop across the renewal:", result, f"served swap {swapped_after:.2f}s")
+        assert result["failed"] == 0 and result["rate"] >= 20, result
+        second = golive("tls", "renew", "-l", "web1", "--json")
+        assert second.returncode == 0
+        assert not as_json(second)["report"]["web1"]["tls_renew"]["renewed"]
+        assert serials("web1") == (disk, disk)
+        again = golive("converge", "--only", "edge", "-l", "web1,web2", "--json")
+        assert again.returncode == 0 and set(changed(as_json(again)).values()) == {0}
+    finally:
+        golive("converge", "--only", "edge", "-l", "acme")
+
+
+def test_renewed_but_not_loaded_certificate_is_reported(edge):
+    """certbot renews on disk but no hook reloads nginx (the commcare PR #2690 failure): the
+    status command sees the served serial differ from the one on disk."""
+    out = sh("web1", "REQUESTS_CA_BUNDLE=/etc/golive/tls/acme-ca.pem certbot renew -q "
+                     "--force-renewal --no-directory-hooks --cert-name web1 "
+                     "--no-random-sleep-on-renew", timeout=180)
+    assert out.returncode == 0, out.stderr
+    try:
+        proc, document = tls_status("web1")
+        assert proc.returncode == 1
+        tls = document["report"]["web1"]["tls"]
+        assert tls["serial_match"] is False, tls
+        assert any("differs from the serial on disk" in p for p in tls["problems"]), tls
+    finally:
+        sh("web1", "nginx -t -q && systemctl reload nginx")
+    time.sleep(1)
+    assert tls_status("web1")[0].returncode == 0
+
+
+def test_broken_nginx_config_never_goes_live(edge, tmp_path):
+    before = sh("web1", "cat /etc/nginx/nginx.conf /etc/nginx/golive/*.conf | md5sum").stdout
+    varsfile = tmp_path / "bad.yml"
+    varsfile.write_text(yaml.safe_dump({"nginx_extra_http_config": "bogus_directive on;"}))
+    proc = golive("converge", "--only", "edge", "-l", "web1", "-e", f"@{varsfile}", "--json")
+    assert proc.returncode == 1, proc.stderr
+    message = " ".join(f["msg"] for f in as_json(proc)["failed_tasks"])
+    assert "nginx -t rejected" in message and "bogus_directive" in message, message
+    assert sh("web1", "cat /etc/nginx/nginx.conf /etc/nginx/golive/*.conf | md5sum").stdout \
+        == before
+    assert sh("web1", "nginx -t -q").returncode == 0
+    out = sh("web1", "curl -sk -o /dev/null -w '%{http_code}' https://127.0.0.1/health")
+    assert out.stdout == "200"
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    ({"nginx_rate_limits": [{"name": "api", "rate": "fast", "burst": 5}]},
+     ["nginx_rate_limits", "a rate like 50r/m"]),
+    ({"tls_renew_before_days": 120}, ["tls_renew_before_days 1-89", "120"]),
+    ({"nginx_ssl_protocols": ["TLSv1", "TLSv1.2"]}, ["nginx_ssl_protocols may only hold"]),
+])
+def test_bad_input_fails_in_preflight_before_any_change(edge, extra, words, tmp_path):
+    varsfile = tmp_path / "bad.yml"
+    varsfile.write_text(yaml.safe_dump(extra))
+    assert_refused_in_preflight(
+        golive("converge", "--only", "edge", "-l", "web1,web2", "-e", f"@{varsfile}",
+               "--json"), words)
+
+
+def test_sslyze_mozilla_intermediate(edge):
+    """sslyze's Mozilla intermediate check against web1's address on the lab network."""
+    from golive import lab
+
+    address = next(h.address for h in lab.lab_hosts() if h.name == "web1")
+    proc = subprocess.run([str(Path(sys.executable).parent / "sslyze"),
+                           "--mozilla_config=intermediate", f"web1:443{{{address}}}"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**paths.podman_env()} | {"PATH": "/usr/bin:/bin"})
+    print(proc.stdout[-3000:])
+    assert proc.returncode == 0, proc.stdout[-3000:]
