@@ -633,9 +633,12 @@ def test_replication_primary_ok(pg_replication, ansible_module):
         ],
     )
     calls = []
+    sleeps = []
     failed, result = run_main(
-        pg_replication, {"standbys": ["db2", "db3", "db2"]}, connect_fn=fake_connect(conn, calls)
+        pg_replication, {"standbys": ["db2", "db3", "db2"]}, connect_fn=fake_connect(conn, calls),
+        clock=lambda: 1000.0, sleep=sleeps.append,
     )
+    assert sleeps == []  # no wait_timeout: one look
     assert not failed
     assert result["changed"] is False
     assert result["ok"] is True

@@ -824,6 +824,7 @@ def test_replication_master_and_agreeing_sentinels(replication, network, ansible
         ),
     )
     three_sentinels(network, password=SENTINEL_PASSWORD)
+    clock = FakeClock()
     failed, result = run_main(
         replication,
         {
@@ -834,8 +835,11 @@ def test_replication_master_and_agreeing_sentinels(replication, network, ansible
             "sentinels": SENTINELS,
             "sentinel_password": SENTINEL_PASSWORD,
         },
+        clock=clock,
+        sleep=clock.sleep,
     )
     assert not failed
+    assert clock.sleeps == []  # wait_timeout 0: one look, no waiting
     assert result["ok"] is True and result["problems"] == []
     assert result["changed"] is False
     assert result["role"] == "master"
