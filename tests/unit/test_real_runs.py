@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from golive import cli, runner
@@ -139,3 +140,24 @@ def test_events_arrive_while_the_run_is_going(state_dir):
     assert seen, "the task-start event never arrived"
     assert result.status == "interrupted"  # the cancel event is how Ctrl-C stops a run
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize(("status", "exit_code"), [("ok", 0), ("fail", 1)])
+def test_report_reaches_the_cli_and_decides_the_exit_code(state_dir, capsys, status, exit_code):
+    """playbooks/report.yml writes the hosts' report facts to the file golive names; the
+    command's verdict on that data is the exit code; --json carries the data; no file is left."""
+    import click
+
+    @click.command()
+    @cli.run_options
+    def reporting(**opts):
+        from golive.render import tls_status_verdict
+
+        cli.run_playbook(FIXTURES / "report.yml", report=tls_status_verdict,
+                         extravars={"fixture_status": status}, **opts)
+
+    result = CliRunner().invoke(reporting, ["-i", str(LOCAL), "-l", "local", "--json"])
+    assert result.exit_code == exit_code, result.output
+    document = json.loads(result.stdout)
+    assert document["report"]["local"]["tls"]["status"] == status
+    assert list(state_dir.glob("report-*.json")) == []
