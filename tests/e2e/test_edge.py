@@ -269,13 +269,15 @@ def test_bad_input_fails_in_preflight_before_any_change(edge, extra, words, tmp_
                "--json"), words)
 
 
-def test_sslyze_mozilla_intermediate(edge):
-    """sslyze's Mozilla intermediate check against web1's address on the lab network."""
+def test_sslyze_mozilla_intermediate(edge, tmp_path):
+    """sslyze's Mozilla intermediate check against web1's address on the lab network, the
+    certificate path validated against Pebble's current root."""
     from golive import lab
 
     address = next(h.address for h in lab.lab_hosts() if h.name == "web1")
     proc = subprocess.run([str(Path(sys.executable).parent / "sslyze"),
-                           "--mozilla_config=intermediate", f"web1:443{{{address}}}"],
+                           "--mozilla_config=intermediate",
+                           f"--certinfo_ca_file={pebble_root(tmp_path)}", f"web1:443{{{address}}}"],
                           capture_output=True, text=True, timeout=300, check=False)
     print(proc.stdout[-3000:])
     assert proc.returncode == 0, proc.stdout[-3000:]
