@@ -19,7 +19,9 @@ version_added: 0.1.0
 author: golive maintainers
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - golive.ops.pg_check
+  - golive.ops.read_only
+requirements:
+  - psycopg2 on the target (Debian package C(python3-psycopg2))
 options:
   host:
     description:

@@ -24,15 +24,8 @@ version_added: 0.1.0
 author: golive maintainers
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - golive.ops.read_only
   - golive.ops.redis_login
-attributes:
-  check_mode:
-    support: full
-    details: Read-only, so it runs normally in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   login_host:
     description:

@@ -27,14 +27,7 @@ version_added: 0.1.0
 author: golive maintainers
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Read-only, so it runs normally in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - golive.ops.read_only
 requirements:
   - cryptography >= 38 on the target (Debian package C(python3-cryptography))
 options:

@@ -44,3 +44,35 @@ def collection_modules(tmp_path_factory, **names):
         sys.path.remove(str(base))
         for name in [name for name in sys.modules if name.startswith("ansible_collections.golive")]:
             del sys.modules[name]
+
+
+class ExitJson(Exception):
+    """What a module's exit_json raises in the unit tests, carrying the result."""
+
+    def __init__(self, result):
+        super().__init__(result)
+        self.result = result
+
+
+class FailJson(ExitJson):
+    pass
+
+
+@pytest.fixture
+def ansible_module(monkeypatch):
+    """AnsibleModule.exit_json/fail_json raise, carrying the result; warnings are collected
+    into the list the fixture returns."""
+    from ansible.module_utils import basic
+
+    warnings = []
+
+    def exit_json(self, **result):
+        raise ExitJson(result)
+
+    def fail_json(self, msg, **result):
+        raise FailJson({"failed": True, "msg": msg, **result})
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text, **kw: warnings.append(text))
+    return warnings

@@ -14,10 +14,9 @@ import types
 import uuid
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from .conftest import collection_modules
+from .conftest import ExitJson, FailJson, collection_modules
 
 PASSWORD = "s3cr3t-Pa55"  # never to be seen in any result
 
@@ -46,30 +45,6 @@ def pg_replication(collection):
 
 
 # --- fakes ------------------------------------------------------------------------------------
-
-
-class ExitJson(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class FailJson(ExitJson):
-    pass
-
-
-@pytest.fixture
-def ansible_module(monkeypatch):
-    """AnsibleModule.exit_json/fail_json raise, carrying the result."""
-
-    def exit_json(self, **result):
-        raise ExitJson(result)
-
-    def fail_json(self, msg, **result):
-        raise FailJson({"failed": True, "msg": msg, **result})
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
 def run_main(module, args, **deps):

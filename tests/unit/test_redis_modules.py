@@ -13,10 +13,9 @@ import sys
 import types
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from .conftest import collection_modules
+from .conftest import ExitJson, FailJson, collection_modules
 
 PASSWORD = "s3cr3t-Pa55"  # never to be seen in any result
 SENTINEL_PASSWORD = "s3nt-Pa55"
@@ -245,33 +244,6 @@ def network(collection, monkeypatch):
     monkeypatch.setattr(collection.general, "HAS_REDIS_PACKAGE", True)
     monkeypatch.setattr(collection.general, "redis_version", "4.3.4", raising=False)
     return net
-
-
-class ExitJson(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class FailJson(ExitJson):
-    pass
-
-
-@pytest.fixture
-def ansible_module(monkeypatch):
-    """AnsibleModule.exit_json/fail_json raise, carrying the result; warnings are collected."""
-    warnings = []
-
-    def exit_json(self, **result):
-        raise ExitJson(result)
-
-    def fail_json(self, msg, **result):
-        raise FailJson({"failed": True, "msg": msg, **result})
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text, **kw: warnings.append(text))
-    return warnings
 
 
 def run_main(module, args, **deps):

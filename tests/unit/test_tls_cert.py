@@ -16,14 +16,13 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .conftest import collection_modules
+from .conftest import ExitJson, FailJson, collection_modules
 
 NOW = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
 DAY = datetime.timedelta(days=1)
@@ -216,30 +215,6 @@ def closed_port():
 
 
 # --- running main() ---------------------------------------------------------------------------
-
-
-class ExitJson(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class FailJson(ExitJson):
-    pass
-
-
-@pytest.fixture
-def ansible_module(monkeypatch):
-    """AnsibleModule.exit_json/fail_json raise, carrying the result."""
-
-    def exit_json(self, **result):
-        raise ExitJson(result)
-
-    def fail_json(self, msg, **result):
-        raise FailJson({"failed": True, "msg": msg, **result})
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
 def run_main(module, args, now=NOW):

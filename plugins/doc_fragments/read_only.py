@@ -1,11 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Documentation shared by golive's read-only PostgreSQL check modules."""
+"""Documentation shared by golive's read-only check modules: the action attributes."""
 
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
-requirements:
-  - psycopg2 on the target (Debian package C(python3-psycopg2))
 attributes:
   check_mode:
     support: full
