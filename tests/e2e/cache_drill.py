@@ -11,23 +11,19 @@ taken on this machine's clock, which the containers share.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from pathlib import Path
 
 import yaml
 
-from golive import lab, paths
+from golive import lab
+
+from .conftest import container, podman
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ("cache1", "cache2", "cache3")
 PROBE = "/usr/local/bin/golive-redis-probe"
 MASTER_NAME = "golive"
-
-
-def container(host: str) -> str:
-    return f"golive-lab-{host}"
 
 
 def lab_var(name: str):
@@ -37,19 +33,6 @@ def lab_var(name: str):
 
 def app_password() -> str:
     return next(u["password"] for u in lab_var("redis_users") if u["name"] == "app")
-
-
-def podman(*argv: str, env: dict[str, str] | None = None, timeout: float = 120,
-           popen: bool = False):
-    """podman ARGV; secrets travel in podman's environment (-e NAME), never in argv."""
-    flags = [x for name in sorted(env or {}) for x in ("-e", name)]
-    cmd = ["podman", *argv[:1], *flags, *argv[1:]]
-    full_env = {**os.environ, **paths.podman_env(), **(env or {})}
-    if popen:
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=full_env)
-    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout,
-                          check=False)
 
 
 def addresses() -> dict[str, str]:

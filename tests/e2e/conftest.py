@@ -28,6 +28,40 @@ def as_json(proc):
     return json.loads(proc.stdout)
 
 
+def changed_by_host(document):
+    """{host: changed count} of a `--json` run document."""
+    return {h: s["changed"] for h, s in document["hosts"].items()}
+
+
+def leaked(secrets):
+    """(file, secret) for every kept run file of golive that contains one of SECRETS."""
+    from golive import paths
+
+    return [(str(f), s) for f in (paths.state_dir() / "runs").rglob("*") if f.is_file()
+            for s in secrets if s in f.read_text(errors="replace")]
+
+
+def container(host: str) -> str:
+    """The lab container of inventory host HOST."""
+    return f"golive-lab-{host}"
+
+
+def podman(*argv: str, env: dict[str, str] | None = None, timeout: float = 120,
+           popen: bool = False):
+    """podman ARGV with golive's podman settings; secrets travel in podman's environment
+    (-e NAME), never in argv. popen=True returns the running Popen (stdout/stderr piped)."""
+    from golive import paths
+
+    flags = [x for name in sorted(env or {}) for x in ("-e", name)]
+    cmd = ["podman", *argv[:1], *flags, *argv[1:]]
+    full_env = {**os.environ, **paths.podman_env(), **(env or {})}
+    if popen:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=full_env)
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout,
+                          check=False)
+
+
 def assert_refused_in_preflight(proc, words):
     """Exit 5, every failed task a role's `Preflight |` check naming all WORDS, and no host
     changed anything: bad input stopped the run before any host changed."""

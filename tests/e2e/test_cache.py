@@ -7,10 +7,8 @@ import time
 import pytest
 import yaml
 
-from golive import paths
-
 from . import cache_drill as drill
-from .conftest import as_json, assert_refused_in_preflight, golive
+from .conftest import as_json, assert_refused_in_preflight, changed_by_host, golive, leaked
 
 CACHE_HOSTS = set(drill.CACHE)
 
@@ -21,10 +19,6 @@ def cache(lab):
     assert proc.returncode == 0, proc.stderr
     drill.install_probe()
     return lab
-
-
-def changed_by_host(document):
-    return {h: s["changed"] for h, s in document["hosts"].items()}
 
 
 def test_converged_cache_tier_is_healthy(cache):
@@ -112,6 +106,4 @@ def test_bad_input_fails_in_preflight_before_any_change(cache, case, tmp_path):
 def test_no_cache_secret_in_run_artifacts(cache):
     secrets = [drill.app_password()] + [drill.lab_var(f"redis_{n}_password") for n in
                                         ("admin", "replication", "sentinel_auth", "sentinel")]
-    leaks = [(str(f), s) for f in (paths.state_dir() / "runs").rglob("*") if f.is_file()
-             for s in secrets if s in f.read_text(errors="replace")]
-    assert leaks == []
+    assert leaked(secrets) == []

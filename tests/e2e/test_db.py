@@ -12,7 +12,16 @@ import yaml
 
 from golive import paths
 
-from .conftest import GOLIVE, ROOT, as_json, assert_refused_in_preflight, golive
+from .conftest import (
+    GOLIVE,
+    ROOT,
+    as_json,
+    assert_refused_in_preflight,
+    changed_by_host,
+    golive,
+    leaked,
+    podman,
+)
 
 DB_HOSTS = {"db1", "db2"}
 PRIMARY = "golive-lab-db1"
@@ -28,21 +37,17 @@ def app_password():
     return next(u["password"] for u in lab_var("db", "postgresql_users") if u["name"] == "app")
 
 
-def in_primary(lab, *argv, env=None, **kw):
+def in_primary(lab, *argv, env=None, timeout=120):
     """Run a command in the lab primary; secrets travel in podman's environment, not argv."""
-    names = sorted(env or {})
-    flags = [x for name in names for x in ("-e", name)]
-    return subprocess.run(["podman", "exec", *flags, PRIMARY, *argv], capture_output=True,
-                          text=True, env={**os.environ, **paths.podman_env(), **(env or {})},
-                          timeout=kw.pop("timeout", 120), **kw)
+    return podman("exec", PRIMARY, *argv, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
 def db(lab):
     proc = golive("converge", "--only", "db", "--json")
     assert proc.returncode == 0, proc.stderr
-    subprocess.run(["podman", "cp", str(ROOT / "tests" / "scripts" / "pgbench-run.sh"),
-                    f"{PRIMARY}:{PROBE}"], check=True, env={**os.environ, **paths.podman_env()})
+    copied = podman("cp", str(ROOT / "tests" / "scripts" / "pgbench-run.sh"), f"{PRIMARY}:{PROBE}")
+    assert copied.returncode == 0, copied.stderr
     init = in_primary(lab, "pgbench", "-i", "-q", "-s", "1", "-h", "127.0.0.1", "-U", "app", "app",
                       env={"PGPASSWORD": app_password()})
     assert init.returncode == 0, init.stderr
@@ -53,7 +58,7 @@ def test_second_db_converge_changes_nothing(db):
     document = as_json(golive("converge", "--only", "db", "--json"))
     assert document["rc"] == 0
     assert set(document["hosts"]) == DB_HOSTS
-    assert {h: s["changed"] for h, s in document["hosts"].items()} == {"db1": 0, "db2": 0}
+    assert changed_by_host(document) == {"db1": 0, "db2": 0}
 
 
 BAD_INPUT = {
@@ -213,7 +218,7 @@ def test_restart_only_for_pending_restart_and_the_run_says_so(db, tmp_path):
 def test_check_mode_on_converged_db_changes_nothing(db):
     proc = golive("converge", "--only", "db", "--check", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert {h: s["changed"] for h, s in as_json(proc)["hosts"].items()} == {"db1": 0, "db2": 0}
+    assert changed_by_host(as_json(proc)) == {"db1": 0, "db2": 0}
 
 
 def test_no_db_secret_in_run_artifacts(db):
@@ -221,9 +226,7 @@ def test_no_db_secret_in_run_artifacts(db):
     any kept run directory (stdout, job events, command)."""
     secrets = [app_password(), lab_var("db", "postgresql_replication_password")] + [
         lab_var("pgbouncer", f"pgbouncer_{u}_password") for u in ("auth", "admin", "stats")]
-    leaks = [(str(f), s) for f in (paths.state_dir() / "runs").rglob("*") if f.is_file()
-             for s in secrets if s in f.read_text(errors="replace")]
-    assert leaks == []
+    assert leaked(secrets) == []
 
 
 def test_pg_hba_rejected_by_postgresql_is_put_back(db, tmp_path):

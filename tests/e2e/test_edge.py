@@ -11,18 +11,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .cache_drill import podman
-from .conftest import ROOT, as_json, assert_refused_in_preflight, golive
+from .conftest import (
+    ROOT,
+    as_json,
+    assert_refused_in_preflight,
+    changed_by_host,
+    container,
+    golive,
+    podman,
+)
 
 WEB = ("web1", "web2")
 STUB = ROOT / "tests" / "fixtures" / "stub-upstream"
 LOOP = "/usr/local/bin/golive-request-loop"
 MARKER = "/var/lib/golive/tls/renewal-failed"
 FAILURE_COMMAND_RAN = "/var/lib/golive/tls/lab-failure-command-ran"
-
-
-def container(host):
-    return f"golive-lab-{host}"
 
 
 def sh(host, script, timeout=120):
@@ -79,15 +82,12 @@ def edge(lab):
     return lab
 
 
-def changed(document):
-    return {h: s["changed"] for h, s in document["hosts"].items()}
-
-
 def test_second_edge_converge_and_check_mode_change_nothing(edge):
     for extra in ((), ("--check",)):
         proc = golive("converge", "--only", "edge", "--json", *extra)
         assert proc.returncode == 0, proc.stderr
-        assert set(changed(as_json(proc)).values()) == {0}, (extra, changed(as_json(proc)))
+        changed = changed_by_host(as_json(proc))
+        assert set(changed.values()) == {0}, (extra, changed)
 
 
 def test_https_answers_with_pebbles_certificate_hsts_and_308(edge, tmp_path):
@@ -216,7 +216,7 @@ def test_plain_renew_swaps_the_served_certificate_and_a_second_renew_changes_not
         assert not as_json(second)["report"]["web1"]["tls_renew"]["renewed"]
         assert serials("web1") == (disk, disk)
         again = golive("converge", "--only", "edge", "-l", "web1,web2", "--json")
-        assert again.returncode == 0 and set(changed(as_json(again)).values()) == {0}
+        assert again.returncode == 0 and set(changed_by_host(as_json(again)).values()) == {0}
     finally:
         # Pebble back to 20-day certificates; its restart made a new root, so every web host
         # renews (--force) to serve a chain the current root verifies, as later tests expect.
