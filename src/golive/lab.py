@@ -181,25 +181,52 @@ def container_state(container: str) -> str:
     return _out(proc) if proc.returncode == 0 else "missing"
 
 
-def start_host(host: LabHost) -> str:
-    """Create or start one container; returns what was done (created, started, running)."""
-    state = container_state(host.container)
-    if state == "running":
-        return "running"
-    if state != "missing":
-        podman("start", host.container)
-        return "started"
+def _podman_error(proc: subprocess.CompletedProcess) -> str:
+    err = (proc.stderr or b"").decode(errors="replace").strip().splitlines()
+    return err[-1] if err else f"exit {proc.returncode}"
+
+
+def _answers(container: str) -> tuple[bool, str]:
+    """Whether a container podman calls running really runs (an exec succeeds), and why not."""
+    proc = podman("exec", container, "true", check=False, timeout=30)
+    return proc.returncode == 0, "" if proc.returncode == 0 else _podman_error(proc)
+
+
+def _run(host: LabHost) -> None:
     podman("run", "-d", "--name", host.container, "--hostname", host.name,
            "--network", NETWORK, "--network-alias", host.name,
            *(["--ip", host.address] if host.address else []),
            "--label", f"{LABEL}=1", "--label", f"{LABEL}.host={host.name}",
            "--systemd=always", "--tmpfs", "/tmp", IMAGE, "/sbin/init")
+
+
+def start_host(host: LabHost) -> str:
+    """Create or start one container; returns what was done (created, started, running,
+    recreated).
+
+    A container podman records as running whose processes are gone (a machine restored from a
+    snapshot, a killed conmon) can be neither started nor exec'd into: podman start is a no-op
+    and restart fails. Such a container is removed and created afresh: it is a lab host, its
+    state is rebuilt by the next converge."""
+    state = container_state(host.container)
+    if state == "running":
+        alive, why = _answers(host.container)
+        if alive:
+            return "running"
+        podman("rm", "-f", "-t", "5", host.container)
+        _run(host)
+        return f"recreated ({why})"
+    if state != "missing":
+        podman("start", host.container)
+        return "started"
+    _run(host)
     return "created"
 
 
 def systemd_state(container: str) -> str:
+    """systemctl is-system-running inside the container, or why it could not be asked."""
     proc = podman("exec", container, "systemctl", "is-system-running", check=False, timeout=30)
-    return _out(proc) or "unknown"
+    return _out(proc) or f"unknown: {_podman_error(proc)}"
 
 
 def wait_booted(hosts: list[LabHost], timeout: float = BOOT_TIMEOUT) -> dict[str, str]:

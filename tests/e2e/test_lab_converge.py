@@ -1,3 +1,7 @@
+import os
+import re
+import signal
+
 from .conftest import as_json, golive
 
 LAB_HOSTS = {"acme", "backup1", "cache1", "cache2", "cache3", "db1", "db2", "web1", "web2"}
@@ -41,3 +45,27 @@ def test_unreachable_host_exit_code(lab):
     assert document["hosts"]["web1"]["ok"] == 1
     assert "Error: unreachable: web2" in proc.stderr
     assert "Hint: is the lab running?" in proc.stderr
+
+
+def test_lab_up_recreates_a_container_running_in_name_only(lab):
+    """A machine restored from a snapshot keeps podman's record 'running' with no process
+    behind it: podman start is then a no-op and exec fails. Killing conmon and the container's
+    init reproduces that state; lab up must recreate the host and a converge restores it."""
+    container = "golive-lab-backup1"
+    pids = lab._out(lab.podman("container", "inspect", "--format",
+                               "{{.State.ConmonPid}} {{.State.Pid}}", container)).split()
+    for pid in pids:
+        os.kill(int(pid), signal.SIGKILL)
+    assert lab.container_state(container) == "running"
+    assert lab.podman("exec", container, "true", check=False).returncode != 0
+
+    up = golive("lab", "up", "--json")
+    assert up.returncode == 0, up.stderr
+    assert re.search(rf"^{container}\s+recreated \(.*\)$", up.stderr, re.M), up.stderr
+    assert re.search(r"^golive-lab-db1\s+running$", up.stderr, re.M)
+    row = next(r for r in as_json(up)["hosts"] if r["host"] == "backup1")
+    assert row["systemd"] in ("running", "degraded")
+
+    converge = golive("converge", "-l", "backup1", "--json")
+    assert converge.returncode == 0, converge.stderr
+    assert as_json(converge)["hosts"]["backup1"]["failed"] == 0

@@ -140,3 +140,39 @@ def test_pgbouncer_keys_follow_the_installed_version(version, present, absent):
     keys = set(result.split(","))
     assert present <= keys
     assert not (absent & keys)
+
+
+class _Proc:
+    def __init__(self, out=b"", rc=0, err=b""):
+        self.stdout, self.stderr, self.returncode = out, err, rc
+
+
+@pytest.mark.parametrize(("status", "exec_rc", "action", "ran"), [
+    ("missing", 0, "created", ["run"]),
+    ("exited", 0, "started", ["start"]),
+    ("running", 0, "running", []),
+    ("running", 255, "recreated (Error: cannot exec in a stopped container)", ["rm", "run"]),
+])
+def test_start_host_recreates_a_container_that_only_looks_running(monkeypatch, status, exec_rc,
+                                                                  action, ran):
+    calls = []
+
+    def fake_podman(*args, check=True, stdin=None, timeout=300):
+        calls.append(args[0])
+        if args[:2] == ("container", "inspect"):
+            return _Proc(status.encode())
+        if args[0] == "exec":
+            return _Proc(rc=exec_rc, err=b"Error: cannot exec in a stopped container\n")
+        return _Proc()
+
+    monkeypatch.setattr(lab, "podman", fake_podman)
+    host = lab.LabHost("web1", "golive-lab-web1", "10.213.7.31", "10.213.7.0/24")
+    assert lab.start_host(host) == action
+    assert [c for c in calls if c not in ("container", "exec")] == ran
+
+
+def test_systemd_state_says_why_it_could_not_ask(monkeypatch):
+    monkeypatch.setattr(lab, "podman", lambda *a, **k: _Proc(
+        rc=255, err=b"Error: can only create exec sessions on running containers\n"))
+    assert lab.systemd_state("golive-lab-web1") == (
+        "unknown: Error: can only create exec sessions on running containers")
