@@ -257,36 +257,19 @@ import re
 import socket
 import ssl
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.golive.ops.plugins.module_utils.certificate import (
+    MissingLibraryError,
+    describe,
+    format_days,
+    load_x509,
+    parse_errors,
+    read_disk,
+    utc_now,
+)
 
 STATUSES = ("ok", "warn", "fail")
-_PEM_CERTIFICATE = re.compile(
-    rb"-----BEGIN CERTIFICATE-----\s.*?-----END CERTIFICATE-----", re.DOTALL
-)
 _SSL_SOURCE = re.compile(r"\s*\(_ssl\.c:\d+\)$")  # where in CPython the error was raised
-SECONDS_PER_DAY = 86400
-
-
-class MissingLibraryError(Exception):
-    """cryptography cannot be imported on the target; str() is Ansible's usual install hint."""
-
-
-def load_x509():
-    """cryptography's x509 module, or MissingLibraryError naming the package to install."""
-    try:
-        from cryptography import x509
-    except ImportError as exc:
-        raise MissingLibraryError(
-            missing_required_lib(
-                "cryptography",
-                reason="to read certificates (on Debian: apt install python3-cryptography)",
-            )
-        ) from exc
-    return x509
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 def argument_spec() -> dict:
@@ -326,18 +309,6 @@ def param_problems(params: dict) -> list[str]:
 # --- pure functions ---------------------------------------------------------------------------
 
 
-def serial_hex(number: int) -> str:
-    """A serial as `openssl x509 -serial` prints it: upper-case hex in whole bytes, no colons."""
-    digits = format(abs(number), "X")
-    digits = digits.zfill(len(digits) + len(digits) % 2)
-    return f"-{digits}" if number < 0 else digits
-
-
-def format_days(days: float) -> str:
-    """9.5 -> '9.5', 14.0 -> '14', 0.25 -> '0.25'."""
-    return f"{days:.2f}".rstrip("0").rstrip(".")
-
-
 def format_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -345,92 +316,6 @@ def format_address(host: str, port: int) -> str:
 def ssl_error_text(exc: BaseException) -> str:
     """The error's text without CPython's source location; the class name when it has none."""
     return _SSL_SOURCE.sub("", str(exc)).strip() or type(exc).__name__
-
-
-def first_pem_certificate(data: bytes) -> bytes | None:
-    """The first PEM CERTIFICATE block of a file (the leaf of a fullchain.pem), or None."""
-    match = _PEM_CERTIFICATE.search(data)
-    return match.group(0) if match else None
-
-
-def validity(cert) -> tuple[datetime.datetime, datetime.datetime]:
-    """(not before, not after) as aware UTC datetimes.
-
-    cryptography 38 (Debian 12) only has the naive-UTC not_valid_before/after; 42 added the
-    *_utc variants and deprecated the naive ones.
-    """
-    if hasattr(cert, "not_valid_after_utc"):
-        return cert.not_valid_before_utc, cert.not_valid_after_utc
-    return (
-        cert.not_valid_before.replace(tzinfo=datetime.UTC),
-        cert.not_valid_after.replace(tzinfo=datetime.UTC),
-    )
-
-
-def cert_names(x509, cert) -> list[str]:
-    """DNS names of the subjectAltName, else the subject's CN(s)."""
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        names = []
-    else:
-        names = san.get_values_for_type(x509.DNSName)
-    if names:
-        return list(names)
-    common_names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    return [str(attr.value) for attr in common_names]
-
-
-def days_until(moment: datetime.datetime, now: datetime.datetime) -> float:
-    return round((moment - now).total_seconds() / SECONDS_PER_DAY, 2)
-
-
-def parse_errors(x509) -> tuple:
-    """What cryptography raises for a malformed certificate (extensions are parsed lazily)."""
-    return (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
-
-
-def describe(x509, cert, now: datetime.datetime) -> dict:
-    """The RETURN fields of a parsed certificate; parse_errors() for a malformed one."""
-    not_before, not_after = validity(cert)
-    return {
-        "serial": serial_hex(cert.serial_number),
-        "subject": cert.subject.rfc4514_string(),
-        "issuer": cert.issuer.rfc4514_string(),
-        "names": cert_names(x509, cert),
-        "not_before": not_before.isoformat(),
-        "not_after": not_after.isoformat(),
-        "days_left": days_until(not_after, now),
-    }
-
-
-def disk_entry(path: str) -> dict:
-    return {
-        "path": path,
-        "exists": False,
-        "error": None,
-        "serial": None,
-        "subject": None,
-        "issuer": None,
-        "names": [],
-        "not_before": None,
-        "not_after": None,
-        "days_left": None,
-    }
-
-
-def disk_from_bytes(x509, path: str, data: bytes, now: datetime.datetime) -> dict:
-    """disk_entry() of a file that exists and holds `data`."""
-    entry = {**disk_entry(path), "exists": True}
-    pem = first_pem_certificate(data)
-    if pem is None:
-        entry["error"] = f"no PEM certificate in {path}"
-        return entry
-    try:
-        entry.update(describe(x509, x509.load_pem_x509_certificate(pem), now))
-    except parse_errors(x509) as exc:
-        entry["error"] = f"cannot parse the certificate in {path}: {exc}"
-    return entry
 
 
 def served_entry(host: str, port: int, server_name: str | None) -> dict:
@@ -544,17 +429,6 @@ def evaluate(disk: dict, served: dict | None, params: dict) -> dict:
 
 
 # --- I/O --------------------------------------------------------------------------------------
-
-
-def read_disk(x509, path: str, now: datetime.datetime) -> dict:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        return {**disk_entry(path), "error": f"no certificate at {path}"}
-    except OSError as exc:
-        return {**disk_entry(path), "exists": True, "error": f"cannot read {path}: {exc}"}
-    return disk_from_bytes(x509, path, data, now)
 
 
 class EndpointError(Exception):

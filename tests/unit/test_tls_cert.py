@@ -34,9 +34,22 @@ CA_SUBJECT = "CN=golive test CA,O=golive"
 
 
 @pytest.fixture(scope="module")
-def tls_cert(tmp_path_factory):
-    with collection_modules(tmp_path_factory, module="modules.tls_cert") as modules:
-        yield modules.module
+def collection(tmp_path_factory):
+    with collection_modules(
+        tmp_path_factory, module="modules.tls_cert", utils="module_utils.certificate"
+    ) as modules:
+        yield modules
+
+
+@pytest.fixture(scope="module")
+def tls_cert(collection):
+    return collection.module
+
+
+@pytest.fixture(scope="module")
+def cert_utils(collection):
+    """module_utils/certificate.py: reading a certificate, shared with golive.ops.checks."""
+    return collection.utils
 
 
 # --- certificates -----------------------------------------------------------------------------
@@ -253,15 +266,15 @@ def iso(moment):
         (-0x1A, "-1A"),
     ],
 )
-def test_serial_hex_prints_like_openssl(tls_cert, number, expected):
-    assert tls_cert.serial_hex(number) == expected
+def test_serial_hex_prints_like_openssl(cert_utils, number, expected):
+    assert cert_utils.serial_hex(number) == expected
 
 
 @pytest.mark.parametrize(
     ("days", "text"), [(9.5, "9.5"), (14.0, "14"), (0.25, "0.25"), (0.0, "0"), (365.1, "365.1")]
 )
-def test_format_days(tls_cert, days, text):
-    assert tls_cert.format_days(days) == text
+def test_format_days(cert_utils, days, text):
+    assert cert_utils.format_days(days) == text
 
 
 @pytest.mark.parametrize(
@@ -272,29 +285,29 @@ def test_format_address(tls_cert, host, address):
     assert tls_cert.format_address(host, 443) == address
 
 
-def test_validity_of_cryptography_38_is_naive_utc(tls_cert):
+def test_validity_of_cryptography_38_is_naive_utc(cert_utils):
     """cryptography 38 (Debian 12) has no *_utc properties; naive values are UTC."""
     old_style = SimpleNamespace(
         not_valid_before=datetime.datetime(2024, 5, 1, 8, 0),
         not_valid_after=datetime.datetime(2024, 7, 30, 8, 0),
     )
-    assert tls_cert.validity(old_style) == (
+    assert cert_utils.validity(old_style) == (
         datetime.datetime(2024, 5, 1, 8, 0, tzinfo=datetime.UTC),
         datetime.datetime(2024, 7, 30, 8, 0, tzinfo=datetime.UTC),
     )
 
 
-def test_first_pem_certificate_skips_a_key_and_keeps_the_leaf(tls_cert, pki):
+def test_first_pem_certificate_skips_a_key_and_keeps_the_leaf(cert_utils, pki):
     leaf = pki.leaf["current"]
     data = pki.key.read_bytes() + b"junk\n" + pem(leaf) + pki.ca.read_bytes()
-    assert tls_cert.first_pem_certificate(data) == pem(leaf).strip()
-    assert tls_cert.first_pem_certificate(pki.key.read_bytes()) is None
+    assert cert_utils.first_pem_certificate(data) == pem(leaf).strip()
+    assert cert_utils.first_pem_certificate(pki.key.read_bytes()) is None
 
 
-def test_names_fall_back_to_the_common_name(tls_cert, pki):
-    described = tls_cert.describe(x509, pki.leaf["cn_only"], NOW)
+def test_names_fall_back_to_the_common_name(cert_utils, pki):
+    described = cert_utils.describe(x509, pki.leaf["cn_only"], NOW)
     assert described["names"] == ["db1.golive.test"]
-    assert tls_cert.describe(x509, pki.leaf["current"], NOW)["names"] == NAMES
+    assert cert_utils.describe(x509, pki.leaf["current"], NOW)["names"] == NAMES
 
 
 # --- main() against the TLS server ------------------------------------------------------------
@@ -462,11 +475,13 @@ def test_expired_certificate(tls_cert, pki, server, ansible_module):
     )
 
 
-def test_missing_file_still_reports_what_is_served(tls_cert, pki, server, ansible_module):
+def test_missing_file_still_reports_what_is_served(
+    tls_cert, cert_utils, pki, server, ansible_module
+):
     missing = pki.base / "gone" / "fullchain.pem"
     result = check(tls_cert, server, missing)
     assert result["disk"] == {
-        **tls_cert.disk_entry(str(missing)),
+        **cert_utils.disk_entry(str(missing)),
         "error": f"no certificate at {missing}",
     }
     assert result["disk"]["exists"] is False
