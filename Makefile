@@ -59,12 +59,14 @@ molecule: venv image
 e2e: venv image
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
 
-## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer; Redis failover time
+## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer; Redis failover time;
+## wall time of `golive check` over the lab
 ## (needs `make demo` first)
 bench: venv
 	$(PY) tests/bench/runner_overhead.py
 	$(PY) tests/bench/db_pooling.py
 	$(PY) tests/bench/cache_failover.py
+	$(PY) tests/bench/check_wall.py
 
 lab-down: venv
 	$(GOLIVE) lab down

@@ -137,6 +137,26 @@ options:
     type: str
     choices: [fail, never]
     default: never
+  validate_only:
+    description:
+      - Validate O(checks) and O(defaults) and return without running any check (the
+        task fails on an invalid definition as usual). C(golive check) runs this for every host
+        on the control node first, so that one bad definition stops the run before any host is
+        checked.
+    type: bool
+    default: false
+  sources:
+    description:
+      - Where each check of O(checks) was defined, one entry per check, such as
+        V(checks_extra[0]); problems then name the check by it instead of V(checks[N]).
+    type: list
+    elements: str
+    default: []
+  defaults_source:
+    description:
+      - What problems call O(defaults), such as the inventory variable it came from.
+    type: str
+    default: defaults
 notes:
   - Checks run in threads of the module's process on the target; a check that is abandoned
     after its timeout keeps its thread until the module exits, which it does without waiting.
@@ -148,18 +168,12 @@ seealso:
 """
 
 EXAMPLES = r"""
-# group_vars/all.yml: thresholds of the plans, overridable per group and host
-golive_check_defaults:
-  disk: {min_free_gb: 10}
-  memory: {warn_available_gb: 2}
-  http: {warn_ms: 100}
-  backup_age: {max_age_hours: 26}
-  certificate: {warn_days: 30, fail_days: 14}
-
-# a playbook
+# Thresholds per type come from an inventory variable (roles/checks calls it
+# checks_thresholds), so that groups and hosts can override them, e.g. in group_vars:
+#   checks_thresholds: {disk: {min_free_gb: 20}, http: {warn_ms: 250}}
 - name: Checks
   golive.ops.checks:
-    defaults: "{{ golive_check_defaults }}"
+    defaults: "{{ checks_thresholds }}"
     checks:
       - {name: disk_root, type: disk, path: /}
       - {name: disk_data, type: disk, path: /srv, min_free_percent: 15}
@@ -265,6 +279,11 @@ msg:
   returned: always
   type: str
   sample: "13 checks: 12 ok, 1 warn, 0 fail"
+valid:
+  description: With O(validate_only), how many definitions were validated (none was run).
+  returned: when O(validate_only) is true and the definitions are valid
+  type: int
+  sample: 13
 problems:
   description: When the definitions are refused, one line per problem (as in RV(msg)).
   returned: on failure
@@ -275,6 +294,7 @@ problems:
       port, query, sslmode, timeout_s, type, user, warn_ms)"
 """
 
+import contextlib
 import dataclasses
 import datetime
 import glob
@@ -494,6 +514,9 @@ def argument_spec() -> dict:
         "secrets": {"type": "dict", "default": {}, "no_log": True},
         "parallel": {"type": "int", "default": 8},
         "fail_on": {"type": "str", "choices": ["fail", "never"], "default": "never"},
+        "validate_only": {"type": "bool", "default": False},
+        "sources": {"type": "list", "elements": "str", "default": []},
+        "defaults_source": {"type": "str", "default": "defaults"},
     }
 
 
@@ -566,10 +589,12 @@ def _boolean(value):
     raise Invalid(f"must be a boolean, not {type(value).__name__} {value!r}")
 
 
-def label(index: int, item) -> str:
-    """checks[3] 'db', as problems name a check."""
+def label(index: int, item, sources: list | None = None) -> str:
+    """checks[3] 'db' (or the check's entry of sources, e.g. checks_extra[0] 'db'), as problems
+    name a check."""
+    where = sources[index] if sources and index < len(sources) else f"checks[{index}]"
     name = item.get("name") if isinstance(item, dict) else None
-    return f"checks[{index}] {name!r}" if isinstance(name, str) and name else f"checks[{index}]"
+    return f"{where} {name!r}" if isinstance(name, str) and name else where
 
 
 def layer_problems(where: str, check_type: str, fields: dict) -> tuple[dict, list[str]]:
@@ -650,14 +675,14 @@ def order_problems(where: str, check_type: str, fields: dict) -> list[str]:
     return problems
 
 
-def defaults_problems(defaults: dict) -> tuple[dict, list[str]]:
-    """(coerced defaults per type, problems) of the defaults option."""
+def defaults_problems(defaults: dict, source: str = "defaults") -> tuple[dict, list[str]]:
+    """(coerced defaults per type, problems) of the defaults option (named SOURCE)."""
     coerced, problems = {}, []
     for check_type, fields in defaults.items():
-        where = f"defaults.{check_type}"
+        where = f"{source}.{check_type}"
         if check_type not in TYPES:
             problems.append(
-                f"defaults: unknown type {check_type!r} (types: {', '.join(sorted(TYPES))})"
+                f"{source}: unknown type {check_type!r} (types: {', '.join(sorted(TYPES))})"
             )
             continue
         if not isinstance(fields, dict):
@@ -693,22 +718,24 @@ def field_problems(where: str, check_type: str, fields: dict) -> list[str]:
     return problems
 
 
-def validate(checks: list, defaults: dict) -> tuple[list[dict], list[str]]:
+def validate(checks: list, defaults: dict, sources: list | None = None,
+             defaults_source: str = "defaults") -> tuple[list[dict], list[str]]:
     """(checks ready to run, each with every field of its type; problems).
 
-    The checks are only usable when there are no problems.
+    SOURCES and DEFAULTS_SOURCE name where the definitions came from, for the problems. The
+    checks are only usable when there are no problems.
     """
-    type_defaults, problems = defaults_problems(defaults)
+    type_defaults, problems = defaults_problems(defaults, defaults_source)
     ready, names = [], {}
     for index, item in enumerate(checks):
-        where = label(index, item)
+        where = label(index, item, sources)
         name, check_type = item.get("name"), item.get("type")
         if name is None:
             problems.append(f"{where}: missing required field name")
         elif not isinstance(name, str) or not name:
             problems.append(f"{where}: name must be a non-empty string, not {name!r}")
         elif name in names:
-            problems.append(f"{where}: duplicate name, also {label(names[name], item)}")
+            problems.append(f"{where}: duplicate name, also {label(names[name], item, sources)}")
         else:
             names[name] = index
         if check_type is None:
@@ -1342,6 +1369,16 @@ RUNNERS = {
 # --- running them -------------------------------------------------------------------------------
 
 
+def preload(types: set[str]) -> None:
+    """Import the client libraries the checks will use before any check starts, so that the
+    first check of a type does not count the import in its latency. A missing library is
+    reported by the check itself."""
+    loaders = {"postgres": pg.load_psycopg2, "redis": lambda: __import__("redis")}
+    for check_type in sorted(types & set(loaders)):
+        with contextlib.suppress(ImportError, pg.MissingLibraryError):
+            loaders[check_type]()
+
+
 def run_bounded(check: dict, env: Env, runners: dict) -> dict:
     """The result of one check, run in its own daemon thread and abandoned when it overruns."""
     box = {}
@@ -1391,6 +1428,43 @@ def run_all(checks: list[dict], env: Env, parallel: int, runners: dict) -> list[
     return results
 
 
+def definition_problems(checks, defaults, sources, defaults_source="defaults",
+                        parallel=8) -> tuple[list[dict], list[str]]:
+    """(checks ready to run, problems) of the options as given, before Ansible's type checks:
+    the action plugin calls this on the control node, main() again on the host."""
+    if not isinstance(checks, list):
+        return [], [f"checks must be a list of dicts, not {type(checks).__name__}"]
+    if not isinstance(defaults, dict):
+        return [], [f"{defaults_source} must be a dict of check types, not "
+                    f"{type(defaults).__name__}"]
+    not_dicts = [label(i, item, sources) for i, item in enumerate(checks)
+                 if not isinstance(item, dict)]
+    if not_dicts:
+        return [], [f"{where}: a check must be a dict" for where in not_dicts]
+    if sources and len(sources) != len(checks):
+        return [], [f"sources has {len(sources)} entries for {len(checks)} checks; give one "
+                    "per check or none"]
+    ready, problems = validate(checks, defaults, sources, defaults_source)
+    try:
+        parallel_ok = int(parallel) >= 1
+    except (TypeError, ValueError):
+        parallel_ok = False
+    if not parallel_ok:
+        problems.insert(0, f"parallel must be at least 1, not {parallel}")
+    return ready, problems
+
+
+def refusal(problems: list[str]) -> dict:
+    """The failed result of definitions that were refused."""
+    return {
+        "failed": True,
+        "changed": False,
+        "msg": f"{len(problems)} problem(s) in the check definitions, nothing was run: "
+        + "; ".join(problems),
+        "problems": problems,
+    }
+
+
 def main(**deps):
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
@@ -1398,19 +1472,18 @@ def main(**deps):
         str(name): None if value is None else str(value)
         for name, value in (params["secrets"] or {}).items()
     }
-    checks, problems = validate(params["checks"], params["defaults"] or {})
-    if params["parallel"] < 1:
-        problems.insert(0, f"parallel must be at least 1, not {params['parallel']}")
+    checks, problems = definition_problems(
+        params["checks"], params["defaults"] or {}, params["sources"] or [],
+        params["defaults_source"], params["parallel"])
     problems = redis_utils.redact(problems, list(secrets.values()))
     if problems:
-        module.fail_json(
-            msg=f"{len(problems)} problem(s) in the check definitions, nothing was run: "
-            + "; ".join(problems),
-            problems=problems,
-            changed=False,
-        )
+        result = refusal(problems)
+        module.fail_json(**{k: v for k, v in result.items() if k != "failed"})
     for warning in secret_warnings(checks, secrets):
         module.warn(warning)
+    if params["validate_only"]:
+        module.exit_json(changed=False, checks=[], **summarize([]),
+                         valid=len(checks))
 
     env = Env(
         **{
@@ -1420,6 +1493,7 @@ def main(**deps):
             **deps,  # tests replace the I/O
         }
     )
+    preload({check["type"] for check in checks})
     results = run_all(checks, env, params["parallel"], RUNNERS)
     results = redis_utils.redact(results, list(secrets.values()))
     outcome = {"changed": False, "checks": results, **summarize(results)}

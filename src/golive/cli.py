@@ -307,8 +307,6 @@ def _not_built(name: str, playbook: str, summary: str):
 
 
 for _name, _playbook, _summary in (
-    ("check", "check", "Pre-flight checks as data: disk, memory, DB, Redis, health, backups."),
-    ("status", "status", "One screen of the inventory's state: roles, replication, versions."),
     ("deploy", "deploy", "Release the app: health-gated blue/green switch, automatic rollback."),
     ("rollback", "rollback", "Switch back to the previous good release."),
     ("history", "history", "The deployment history."),
@@ -316,6 +314,37 @@ for _name, _playbook, _summary in (
     ("restore-test", "restore_test", "Restore the latest backup into a scratch instance."),
 ):
     cli.add_command(_not_built(_name, _playbook, _summary))
+
+
+@cli.command("check")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on failures.")
+@run_options
+def check_cmd(strict, **opts):
+    """Run every host's checks (disk, memory, load, clock, services, DB, Redis, HTTP, TLS ...)
+    in parallel and print host x check with the value against its threshold.
+
+    Exit 1 when a check fails (or warns, with --strict); 5 when a check definition is invalid,
+    before any host is checked. The checks come from the inventory (see roles/checks).
+    """
+    import functools
+
+    from golive.render import check_verdict
+
+    run_playbook(require_playbook("check", "`golive check`"),
+                 report=functools.partial(check_verdict, strict=strict), **opts)
+
+
+@cli.command("status")
+@run_options
+def status_cmd(**opts):
+    """One screen of the inventory's state: PostgreSQL roles and lag, PgBouncer pools, Redis
+    master and links, Sentinel quorum, nginx, certificate days, app release, last backup.
+
+    Read-only. --json carries each host's document under "report" (docs/status-schema.json).
+    """
+    from golive.render import status_verdict
+
+    run_playbook(require_playbook("status", "`golive status`"), report=status_verdict, **opts)
 
 
 @cli.group()

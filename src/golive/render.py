@@ -189,6 +189,76 @@ def emit_json(document: dict[str, Any]) -> None:
 
 
 # -- reports ----------------------------------------------------------------------------------
+SCREEN_WIDTH = 120  # the human output of reports fits this many columns
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 3, 0)] + "..."
+
+
+def table(header: tuple[str, ...], rows: list[tuple], width: int = SCREEN_WIDTH,
+          squeeze: int = -1) -> str:
+    """Columns separated by two spaces, no line longer than WIDTH: when it would be, the column
+    SQUEEZE (default the last) is clipped with "..."."""
+    cells = [[str(c) for c in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    if excess > 0:
+        widths[squeeze] = max(widths[squeeze] - excess, 3)
+    lines = ["  ".join(clip(c, w).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    return "\n".join(line[:width] for line in lines)
+
+
+def _value(entry: dict[str, Any]) -> str:
+    value, unit = entry.get("value"), entry.get("unit") or ""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        value = f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{value} {unit}".strip()
+
+
+def check_verdict(report: dict[str, Any], as_json: bool, strict: bool = False,
+                  stream: IO[str] | None = None) -> tuple[int, str]:
+    """The `golive check` table (host x check, value against threshold) unless --json, and the
+    verdict: 1 when a check failed (or, with STRICT, warned) or a host has no results."""
+    rows, notes, failed, warned, missing = [], [], [], [], []
+    for host in sorted(report):
+        result = report[host]
+        if not result:
+            missing.append(host)
+            rows.append((host, "-", "no data", "-", "-"))
+            continue
+        for entry in result.get("checks", []):
+            status = entry.get("status", "fail")
+            rows.append((host, entry.get("name", "?"), status, _value(entry),
+                         entry.get("threshold") or "-"))
+            if status != "ok":
+                notes.append(f"{status.upper()} {host} {entry.get('name')}: "
+                             f"{entry.get('message', '')}")
+            if status == "fail":
+                failed.append(f"{host}/{entry.get('name')}")
+            elif status == "warn":
+                warned.append(f"{host}/{entry.get('name')}")
+    if not as_json:
+        stream = stream or sys.stdout
+        click.echo(table(("host", "check", "status", "value", "threshold"), rows), file=stream)
+        for note in notes:
+            click.echo(clip(note, SCREEN_WIDTH), file=stream)
+        total = len(rows) - len(missing)
+        click.echo(f"{total} checks on {len(report) - len(missing)} host(s): "
+                   f"{total - len(failed) - len(warned)} ok, {len(warned)} warn, "
+                   f"{len(failed)} fail", file=stream)
+    if missing:
+        return 1, f"no check results from {', '.join(missing)}"
+    if failed:
+        return 1, f"{len(failed)} check(s) failed: {', '.join(failed)}"
+    if strict and warned:
+        return 1, f"{len(warned)} check(s) warned (--strict): {', '.join(warned)}"
+    return 0, ""
+
+
 def _days(value) -> str:
     return "-" if value is None else f"{float(value):.1f}"
 
@@ -215,10 +285,7 @@ def tls_status_verdict(report: dict[str, Any], as_json: bool,
         stream = stream or sys.stdout
         header = ("host", "certificate", "serial on disk", "serial served", "days left",
                   "next renewal run", "status")
-        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-        for row in [header, *rows]:
-            click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
-                       .rstrip(), file=stream)
+        click.echo(table(header, rows), file=stream)
         for line in problems:
             click.echo(f"- {line}", file=stream)
     if failing:
@@ -236,4 +303,104 @@ def tls_renew_verdict(report: dict[str, Any], as_json: bool,
                     if renew.get("renewed") else
                     f"not due, serial {renew.get('serial_after', '-')} kept")
             click.echo(f"{host}: {renew.get('cert_name', '-')}: {what}", file=stream)
+    return 0, ""
+
+
+def _status_segments(doc: dict[str, Any]) -> list[str]:
+    """One host's status_report as short phrases, for `golive status`."""
+    out = []
+    pg = doc.get("postgresql")
+    if pg:
+        if pg.get("error"):
+            out.append(f"postgresql: {pg['error']}")
+        elif pg.get("role") == "primary":
+            standbys = pg.get("standbys") or []
+            streaming = sum(1 for s in standbys if s.get("state") == "streaming")
+            lag = pg.get("lag_bytes")
+            out.append(f"postgresql primary, {streaming}/{len(standbys)} standby streaming"
+                       + ("" if lag is None else f", max lag {lag} B"))
+        else:
+            gap = pg.get("lag_bytes")
+            out.append(f"postgresql standby, receiver {pg.get('receiver') or 'down'}"
+                       + ("" if gap is None else f", replay gap {gap} B"))
+    bouncer = doc.get("pgbouncer")
+    if bouncer:
+        if bouncer.get("error"):
+            out.append(f"pgbouncer {bouncer.get('state', '?')}: {bouncer['error']}")
+        else:
+            pools = bouncer.get("pools") or []
+            out.append(f"pgbouncer {bouncer.get('state', '?')}, {len(pools)} pools, "
+                       f"{sum(p.get('cl_active', 0) for p in pools)} clients active, "
+                       f"{sum(p.get('cl_waiting', 0) for p in pools)} waiting, "
+                       f"{sum(p.get('sv_active', 0) + p.get('sv_idle', 0) for p in pools)} "
+                       "server conns")
+    redis = doc.get("redis")
+    if redis:
+        if redis.get("error"):
+            out.append(f"redis: {redis['error']}")
+        elif redis.get("role") == "master":
+            out.append(f"redis master, {redis.get('replicas_online', 0)} replicas online")
+        else:
+            out.append(f"redis replica of {redis.get('master')}, link {redis.get('link')}")
+    sentinel = doc.get("sentinel")
+    if sentinel:
+        out.append(f"sentinel: {sentinel['error']}" if sentinel.get("error") else
+                   f"sentinel quorum {'ok' if sentinel.get('quorum_ok') else 'NOT ok'}, "
+                   f"master {sentinel.get('master')}")
+    if doc.get("nginx"):
+        out.append(f"nginx {doc['nginx'].get('state')}")
+    cert = doc.get("certificate")
+    if cert:
+        out.append(f"certificate {cert.get('name')} {_days(cert.get('days_left'))} days "
+                   f"({cert.get('status')}"
+                   + (", not served" if cert.get("serial_match") is False else "")
+                   + (", last renewal failed" if cert.get("renewal_failed") else "") + ")")
+    app = doc.get("app")
+    if app:
+        out.append(f"app {app.get('version', '?')} ({app.get('color', '?')}), "
+                   f"deployed {app.get('deployed_at', '?')}")
+    backup = doc.get("backup")
+    if backup:
+        out.append(f"last backup {backup.get('finished_at', '?')} ({backup.get('type', '?')})")
+    restore = doc.get("restore_test")
+    if restore:
+        out.append(f"restore test {restore.get('result', '?')} "
+                   f"at {restore.get('finished_at', '?')}")
+    return out
+
+
+def wrap_segments(segments: list[str], width: int) -> list[str]:
+    """Phrases joined by "; " into lines of at most WIDTH (a longer phrase is clipped)."""
+    lines, line = [], ""
+    for seg in segments:
+        candidate = f"{line}; {seg}" if line else seg
+        if line and len(candidate) > width:
+            lines.append(line)
+            candidate = seg
+        line = clip(candidate, width)
+    return [*lines, line] if line else ["-"]
+
+
+def status_verdict(report: dict[str, Any], as_json: bool,
+                   stream: IO[str] | None = None) -> tuple[int, str]:
+    """The `golive status` screen (unless --json): one block per host, within SCREEN_WIDTH.
+    Informational: exit 1 only when a host returned no status (`golive check` judges)."""
+    missing = [h for h in sorted(report) if not report[h]]
+    if not as_json:
+        stream = stream or sys.stdout
+        hosts = sorted(report)
+        host_w = max([4, *(len(h) for h in hosts)])
+        groups = {h: ",".join((report[h] or {}).get("groups") or []) or "-" for h in hosts}
+        group_w = min(max([6, *(len(g) for g in groups.values())]), 24)
+        state_w = SCREEN_WIDTH - host_w - group_w - 4
+        click.echo(f"{'host':<{host_w}}  {'groups':<{group_w}}  state", file=stream)
+        for host in hosts:
+            lines = (wrap_segments(_status_segments(report[host]), state_w) if report[host]
+                     else ["no data"])
+            for i, line in enumerate(lines):
+                left = (f"{host:<{host_w}}  {clip(groups[host], group_w):<{group_w}}" if i == 0
+                        else " " * (host_w + 2 + group_w))
+                click.echo(f"{left}  {line}".rstrip(), file=stream)
+    if missing:
+        return 1, f"no status from {', '.join(missing)}"
     return 0, ""

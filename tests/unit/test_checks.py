@@ -1347,3 +1347,41 @@ def test_check_mode_runs_the_checks(checks, ansible_module, tmp_path):
         meminfo=path,
     )
     assert result["checks"][0]["status"] == "ok"
+
+
+def test_validate_only_runs_nothing(checks, spies, ansible_module):
+    items = [{"name": "m", "type": "memory"}, {"name": "t", "type": "tcp", "host": "h", "port": 1}]
+    failed, result = run_main(checks, {"checks": items, "validate_only": True})
+    assert not failed and spies == []
+    assert (result["checks"], result["valid"], result["status"]) == ([], 2, "ok")
+
+
+def test_validate_only_still_refuses_bad_definitions(checks, spies, ansible_module):
+    failed, result = run_main(
+        checks, {"checks": [{"name": "x", "type": "htp"}], "validate_only": True})
+    assert failed and "checks[0] 'x': unknown type 'htp'" in result["msg"]
+    assert spies == []
+
+
+def test_problems_name_where_a_check_was_defined(checks, spies, ansible_module):
+    items = [{"name": "m", "type": "memory"}, {"name": "x", "type": "htp"},
+             {"name": "m", "type": "load"}]
+    failed, result = run_main(checks, {
+        "checks": items, "validate_only": True,
+        "sources": ["checks_host[0]", "checks_extra[0]", "checks_extra[1]"],
+        "defaults": {"disk": {"min_free": 1}}, "defaults_source": "checks_thresholds"})
+    assert failed and spies == []
+    assert result["problems"] == [
+        "checks_thresholds.disk: unknown field 'min_free' (fields of disk: min_free_gb, "
+        "min_free_percent, name, path, timeout_s, type, warn_free_gb, warn_free_percent)",
+        "checks_extra[0] 'x': unknown type 'htp' (types: backup_age, certificate, clock, disk, "
+        "file, http, load, memory, postgres, redis, systemd, tcp)",
+        "checks_extra[1] 'm': duplicate name, also checks_host[0] 'm'",
+    ]
+
+
+def test_sources_must_match_the_checks(checks, spies, ansible_module):
+    failed, result = run_main(checks, {"checks": [{"name": "m", "type": "memory"}],
+                                       "sources": ["a", "b"]})
+    assert failed and result["problems"] == [
+        "sources has 2 entries for 1 checks; give one per check or none"]

@@ -2,8 +2,17 @@
 their verdicts, without a run."""
 
 import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
 
 from golive import render
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+SCHEMA = json.loads((ROOT / "docs" / "status-schema.json").read_text())
 
 
 def tls(status="ok", problems=(), renewal_failed=False, serial="0A", served="0A", days=19.5):
@@ -51,3 +60,113 @@ def test_tls_renew_lines():
     assert render.tls_renew_verdict(report, as_json=False, stream=out) == (0, "")
     assert out.getvalue().splitlines() == ["web1: web1: renewed, serial 0A -> 0B",
                                            "web2: web2: not due, serial 0C kept"]
+
+
+# -- golive check ---------------------------------------------------------------------------
+def result(name, status="ok", value=12.0, unit="GB", threshold=">= 10 GB (fail)", message=""):
+    return {"name": name, "type": "disk", "status": status, "value": value, "unit": unit,
+            "threshold": threshold, "message": message or f"{name}: {value} {unit}",
+            "duration_ms": 1.0}
+
+
+def checks(*entries):
+    worst = max((e["status"] for e in entries), key=["ok", "warn", "fail"].index, default="ok")
+    return {"status": worst, "summary": {}, "checks": list(entries)}
+
+
+def test_check_table_shows_host_check_value_and_threshold():
+    out = io.StringIO()
+    report = {"db1": checks(result("disk_root", value=41.256)),
+              "cache1": checks(result("memory", "warn", 1.5, message="memory: 1.5 GB < 2 GB"))}
+    assert render.check_verdict(report, as_json=False, stream=out) == (0, "")
+    lines = out.getvalue().splitlines()
+    assert lines[0].split() == ["host", "check", "status", "value", "threshold"]
+    assert lines[1].split() == ["cache1", "memory", "warn", "1.5", "GB", ">=", "10", "GB",
+                                "(fail)"]
+    assert lines[2].split()[:5] == ["db1", "disk_root", "ok", "41.26", "GB"]
+    assert "WARN cache1 memory: memory: 1.5 GB < 2 GB" in lines
+    assert lines[-1] == "2 checks on 2 host(s): 1 ok, 1 warn, 0 fail"
+
+
+def test_check_fails_naming_host_and_check():
+    report = {"cache1": checks(result("redis_ping", "fail", None, "ms", "PONG",
+                                      "redis_ping: Connection refused")),
+              "db1": checks(result("disk_root"))}
+    code, message = render.check_verdict(report, as_json=True)
+    assert (code, message) == (1, "1 check(s) failed: cache1/redis_ping")
+
+
+def test_check_strict_fails_on_warnings_only_when_asked():
+    report = {"db1": checks(result("load", "warn"))}
+    assert render.check_verdict(report, as_json=True) == (0, "")
+    assert render.check_verdict(report, as_json=True, strict=True) == (
+        1, "1 check(s) warned (--strict): db1/load")
+
+
+def test_check_host_without_results_fails():
+    code, message = render.check_verdict({"db1": None}, as_json=True)
+    assert (code, message) == (1, "no check results from db1")
+
+
+def test_check_table_fits_120_columns():
+    out = io.StringIO()
+    long = 'HTTP 200, status == "healthy", services.* == "healthy", <= 100 ms (warn)' * 3
+    render.check_verdict({"web1": checks(result("health", "fail", 131.4, "ms", long, "x" * 300))},
+                         as_json=False, stream=out)
+    assert max(len(line) for line in out.getvalue().splitlines()) <= 120
+    assert "..." in out.getvalue()
+
+
+def test_table_clips_the_squeezed_column():
+    text = render.table(("a", "b"), [("x" * 10, "y" * 50)], width=30)
+    assert text.splitlines()[1] == "x" * 10 + "  " + "y" * 15 + "..."
+
+
+# -- golive status --------------------------------------------------------------------------
+def status_document():
+    """A `golive status --json` document recorded on the converged lab."""
+    return json.loads((FIXTURES / "status-lab.json").read_text())
+
+
+def test_recorded_status_matches_the_schema():
+    jsonschema.validate(status_document(), SCHEMA)
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda d: d["report"]["db1"]["postgresql"].update(role="leader"),
+    lambda d: d["report"]["cache1"].pop("sentinel"),
+    lambda d: d["report"]["web1"]["certificate"].update(days_left="20"),
+    lambda d: d["report"]["db1"]["pgbouncer"]["pools"][0].update(cl_waiting=-1),
+    lambda d: d["report"]["db2"].update(surprise=1),
+])
+def test_the_schema_refuses_documents_that_break_it(mutate):
+    document = status_document()
+    mutate(document)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, SCHEMA)
+
+
+def test_status_screen_fits_120_columns_and_says_what_runs():
+    out = io.StringIO()
+    report = status_document()["report"]
+    report["db2"]["postgresql"].update(error="x" * 300, role=None)
+    report["web2"]["app"] = {"version": "v" * 150, "color": "blue", "deployed_at": "2026-11-22"}
+    assert render.status_verdict(report, as_json=False, stream=out) == (0, "")
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 120
+    assert lines[0].split() == ["host", "groups", "state"]
+    db1 = [line for line in lines if line.startswith("db1 ")][0]
+    assert "postgresql primary, 1/1 standby streaming, max lag 0 B" in db1
+    assert any("pgbouncer active, 2 pools" in line for line in lines)
+    assert any(line.startswith("db2 ") and "postgresql: xxx" in line for line in lines)
+
+
+def test_status_fails_for_a_host_without_data():
+    report = status_document()["report"]
+    report["db2"] = None
+    assert render.status_verdict(report, as_json=True) == (1, "no status from db2")
+
+
+def test_wrap_segments_keeps_phrases_whole():
+    assert render.wrap_segments(["a" * 5, "b" * 5, "c" * 5], 12) == ["aaaaa; bbbbb", "ccccc"]
+    assert render.wrap_segments([], 10) == ["-"]
