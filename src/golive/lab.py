@@ -192,6 +192,14 @@ def _answers(container: str) -> tuple[bool, str]:
     return proc.returncode == 0, "" if proc.returncode == 0 else _podman_error(proc)
 
 
+def remove(*containers: str) -> None:
+    """podman rm -f, twice if need be: for a container whose conmon is gone, podman waits for an
+    exit file that never comes, so the first rm fails but records the container as exited and
+    the second removes it."""
+    if podman("rm", "-f", "-t", "5", *containers, check=False).returncode != 0:
+        podman("rm", "-f", "-t", "0", *containers)
+
+
 def _run(host: LabHost) -> None:
     podman("run", "-d", "--name", host.container, "--hostname", host.name,
            "--network", NETWORK, "--network-alias", host.name,
@@ -213,7 +221,7 @@ def start_host(host: LabHost) -> str:
         alive, why = _answers(host.container)
         if alive:
             return "running"
-        podman("rm", "-f", "-t", "5", host.container)
+        remove(host.container)
         _run(host)
         return f"recreated ({why})"
     if state != "missing":
@@ -267,7 +275,7 @@ def lab_containers() -> list[str]:
 def down() -> list[str]:
     removed = lab_containers()
     if removed:
-        podman("rm", "-f", "-t", "5", *removed)
+        remove(*removed)
     if podman("network", "exists", NETWORK, check=False).returncode == 0:
         podman("network", "rm", "-f", NETWORK)
     return removed

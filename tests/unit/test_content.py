@@ -152,6 +152,8 @@ class _Proc:
     ("exited", 0, "started", ["start"]),
     ("running", 0, "running", []),
     ("running", 255, "recreated (Error: cannot exec in a stopped container)", ["rm", "run"]),
+    ("running-stale", 255, "recreated (Error: cannot exec in a stopped container)",
+     ["rm", "rm", "run"]),
 ])
 def test_start_host_recreates_a_container_that_only_looks_running(monkeypatch, status, exec_rc,
                                                                   action, ran):
@@ -160,9 +162,11 @@ def test_start_host_recreates_a_container_that_only_looks_running(monkeypatch, s
     def fake_podman(*args, check=True, stdin=None, timeout=300):
         calls.append(args[0])
         if args[:2] == ("container", "inspect"):
-            return _Proc(status.encode())
+            return _Proc(status.split("-")[0].encode())
         if args[0] == "exec":
             return _Proc(rc=exec_rc, err=b"Error: cannot exec in a stopped container\n")
+        if args[0] == "rm" and status == "running-stale" and calls.count("rm") == 1:
+            return _Proc(rc=125, err=b"timed out waiting for file /run/libpod/exits/...\n")
         return _Proc()
 
     monkeypatch.setattr(lab, "podman", fake_podman)
