@@ -155,7 +155,7 @@ def test_status_screen_fits_120_columns_and_says_what_runs():
     lines = out.getvalue().splitlines()
     assert max(len(line) for line in lines) <= 120
     assert lines[0].split() == ["host", "groups", "state"]
-    db1 = [line for line in lines if line.startswith("db1 ")][0]
+    db1 = next(line for line in lines if line.startswith("db1 "))
     assert "postgresql primary, 1/1 standby streaming, max lag 0 B" in db1
     assert any("pgbouncer active, 2 pools" in line for line in lines)
     assert any(line.startswith("db2 ") and "postgresql: xxx" in line for line in lines)
