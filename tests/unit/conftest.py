@@ -58,6 +58,17 @@ class FailJson(ExitJson):
     pass
 
 
+def run_main(module, args, **deps):
+    """main() of an imported module with these task args and I/O replacements (deps);
+    returns (failed, result)."""
+    from ansible.module_utils.testing import patch_module_args
+
+    with patch_module_args(args), pytest.raises(ExitJson) as info:
+        module.main(**deps)
+    return isinstance(info.value, FailJson), info.value.result
+
+
+
 @pytest.fixture
 def ansible_module(monkeypatch):
     """AnsibleModule.exit_json/fail_json raise, carrying the result; warnings are collected

@@ -23,13 +23,12 @@ import types
 import typing
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .conftest import ExitJson, FailJson, collection_modules
+from .conftest import collection_modules, run_main
 
 PASSWORD = "s3cr3t-Pa55"  # never to be seen in any result
 REDIS_PASSWORD = "r3d1s-Pa55"
@@ -56,13 +55,6 @@ def checks(collection):
 
 
 # --- running main() ---------------------------------------------------------------------------
-
-
-def run_main(module, args, **deps):
-    """main() with these task args and Env replacements; returns (failed, result)."""
-    with patch_module_args(args), pytest.raises(ExitJson) as info:
-        module.main(**deps)
-    return isinstance(info.value, FailJson), info.value.result
 
 
 def run(module, *items, options=None, **deps):

@@ -14,9 +14,8 @@ import types
 import uuid
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
-from .conftest import ExitJson, FailJson, collection_modules
+from .conftest import collection_modules, run_main
 
 PASSWORD = "s3cr3t-Pa55"  # never to be seen in any result
 
@@ -45,13 +44,6 @@ def pg_replication(collection):
 
 
 # --- fakes ------------------------------------------------------------------------------------
-
-
-def run_main(module, args, **deps):
-    """main() of `module` with these task args; returns (failed, result)."""
-    with patch_module_args(args), pytest.raises(ExitJson) as info:
-        module.main(**deps)
-    return isinstance(info.value, FailJson), info.value.result
 
 
 class FakeDbError(Exception):

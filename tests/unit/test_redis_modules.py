@@ -13,9 +13,8 @@ import sys
 import types
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
-from .conftest import ExitJson, FailJson, collection_modules
+from .conftest import collection_modules, run_main
 
 PASSWORD = "s3cr3t-Pa55"  # never to be seen in any result
 SENTINEL_PASSWORD = "s3nt-Pa55"
@@ -244,13 +243,6 @@ def network(collection, monkeypatch):
     monkeypatch.setattr(collection.general, "HAS_REDIS_PACKAGE", True)
     monkeypatch.setattr(collection.general, "redis_version", "4.3.4", raising=False)
     return net
-
-
-def run_main(module, args, **deps):
-    """main() of `module` with these task args; returns (failed, result)."""
-    with patch_module_args(args), pytest.raises(ExitJson) as info:
-        module.main(**deps)
-    return isinstance(info.value, FailJson), info.value.result
 
 
 class FakeClock:

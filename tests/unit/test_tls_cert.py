@@ -16,13 +16,13 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .conftest import ExitJson, FailJson, collection_modules
+from .conftest import collection_modules
+from .conftest import run_main as run_module
 
 NOW = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
 DAY = datetime.timedelta(days=1)
@@ -232,9 +232,7 @@ def closed_port():
 
 def run_main(module, args, now=NOW):
     """main() of `module` with these task args and clock; returns (failed, result)."""
-    with patch_module_args(args), pytest.raises(ExitJson) as info:
-        module.main(clock=lambda: now)
-    return isinstance(info.value, FailJson), info.value.result
+    return run_module(module, args, clock=lambda: now)
 
 
 def check(tls_cert, server, path, now=NOW, **args):
