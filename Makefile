@@ -11,10 +11,13 @@ WITH_ENV = eval "$$($(GOLIVE) env)"; export PATH="$(CURDIR)/$(VENV)/bin:$$PATH";
 
 .PHONY: demo test setup packages venv image lint unit molecule e2e bench clean lab-down
 
-## demo: install what is missing, bring the lab up, converge it, print a status summary
+## demo: install what is missing, bring the lab up, converge it, take a first full backup and
+## prove it with a restore test, print a status summary
 demo: setup
 	$(GOLIVE) lab up
 	$(GOLIVE) converge
+	$(GOLIVE) backup --type full
+	$(GOLIVE) restore-test
 	$(GOLIVE) lab status
 
 ## test: static checks, unit tests, every Molecule scenario, the end-to-end run
@@ -43,7 +46,7 @@ image: venv packages
 	$(GOLIVE) lab image
 
 lint: venv
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests plugins
 	$(VENV)/bin/yamllint -s .
 	$(WITH_ENV) ansible-lint --nocolor
 

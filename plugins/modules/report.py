@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # SPDX-License-Identifier: Apache-2.0
 # The work is done by the action plugin plugins/action/report.py; this file documents it.
+# ruff: noqa: E402
 
 DOCUMENTATION = r"""
 ---

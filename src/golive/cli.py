@@ -14,8 +14,11 @@ import click
 from golive import __version__, paths
 from golive.errors import EXIT_CODE_HELP, ExitCode, GoliveError, InvalidInput, RunFailed, SetupError
 
-# converge --only TIER -> playbook; site.yml composes the tiers that exist.
-TIERS = ("common", "db", "cache", "edge", "app", "backup")
+# converge --only TIER -> its playbook; site.yml composes the tiers that exist. The backup tier's
+# playbook is backup_tier.yml: backup.yml is `golive backup` (take a backup).
+TIER_PLAYBOOKS = {"common": "common", "db": "db", "cache": "cache", "edge": "edge", "app": "app",
+                  "backup": "backup_tier"}
+TIERS = tuple(TIER_PLAYBOOKS)
 
 EXIT_CODES_EPILOG = "Exit codes:\n\n\b\n" + "\n".join(
     f"  {int(code):>3}  {text}" for code, text in EXIT_CODE_HELP.items())
@@ -274,8 +277,8 @@ def _show_status(rows, as_json: bool) -> None:
 @run_options
 def converge(only, **opts):
     """Bring every host (or one tier) to the state the inventory describes."""
-    playbook = require_playbook(only, f"tier {only!r}") if only else require_playbook("site",
-                                                                                      "site")
+    playbook = (require_playbook(TIER_PLAYBOOKS[only], f"tier {only!r}") if only
+                else require_playbook("site", "site"))
     run_playbook(playbook, **opts)
 
 
@@ -310,8 +313,6 @@ for _name, _playbook, _summary in (
     ("deploy", "deploy", "Release the app: health-gated blue/green switch, automatic rollback."),
     ("rollback", "rollback", "Switch back to the previous good release."),
     ("history", "history", "The deployment history."),
-    ("backup", "backup", "Take a pgBackRest backup."),
-    ("restore-test", "restore_test", "Restore the latest backup into a scratch instance."),
 ):
     cli.add_command(_not_built(_name, _playbook, _summary))
 
@@ -345,6 +346,60 @@ def status_cmd(**opts):
     from golive.render import status_verdict
 
     run_playbook(require_playbook("status", "`golive status`"), report=status_verdict, **opts)
+
+
+@cli.group("backup", invoke_without_command=True)
+@click.option("--type", "backup_type", type=click.Choice(["full", "diff", "incr"]),
+              default="full", show_default=True, help="pgBackRest backup type.")
+@run_options
+@click.pass_context
+def backup_cmd(ctx, backup_type, **opts):
+    """Take a pgBackRest backup now on the repo host (the unit its timers start), then list the
+    repository. `golive backup list` only lists."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from golive.render import backup_list_verdict
+
+    run_playbook(require_playbook("backup", "`golive backup`"), report=backup_list_verdict,
+                 extravars={"golive_backup_type": backup_type}, **opts)
+
+
+@backup_cmd.command("list")
+@run_options
+def backup_list(**opts):
+    """The repository's backups: label, type, finished, age, size, error flag; the WAL range."""
+    from golive.render import backup_list_verdict
+
+    run_playbook(require_playbook("backup_list", "`golive backup list`"),
+                 report=backup_list_verdict, **opts)
+
+
+@cli.command("restore-test")
+@click.option("--target-time", help="Recover to this time (PITR), e.g. '2026-11-22 10:15:00+00'.")
+@click.option("--target-name", help="Recover to this named restore point.")
+@run_options
+def restore_test_cmd(target_time, target_name, **opts):
+    """Prove the newest backup: restore it into a scratch instance on the repo host, recover,
+    check integrity (pg_amcheck, pg_checksums) and data (canary, row counts), measure RTO and
+    RPO, write the JSON result and Prometheus metrics, clean up.
+
+    Exit 1 when a stage fails (the stage is named), 5 when the scratch directory or port would
+    collide with production. Production data, ports and the repository's timeline are never
+    touched.
+    """
+    from golive.render import restore_test_verdict
+
+    if target_time and target_name:
+        raise click.UsageError("give --target-time or --target-name, not both")
+    extravars = {}
+    if target_time:
+        extravars = {"golive_restore_test_target": "time",
+                     "golive_restore_test_target_value": target_time}
+    elif target_name:
+        extravars = {"golive_restore_test_target": "name",
+                     "golive_restore_test_target_value": target_name}
+    run_playbook(require_playbook("restore_test", "`golive restore-test`"),
+                 report=restore_test_verdict, extravars=extravars, **opts)
 
 
 @cli.group()

@@ -404,3 +404,76 @@ def status_verdict(report: dict[str, Any], as_json: bool,
     if missing:
         return 1, f"no status from {', '.join(missing)}"
     return 0, ""
+
+
+def _size(value) -> str:
+    if value is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return "-"
+
+
+def _age(seconds) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def backup_list_verdict(report: dict[str, Any], as_json: bool,
+                        stream: IO[str] | None = None) -> tuple[int, str]:
+    """`golive backup list`: one row per backup of the repo host's stanza. Exit 1 when the
+    repository could not be read, has no backup, or its newest backup carries an error flag."""
+    docs = {h: d for h, d in report.items() if d}
+    if not docs:
+        return 1, "no backup repository answered (is the backup tier converged?)"
+    host, doc = sorted(docs.items())[0]
+    backups = doc.get("backups") or []
+    if not as_json:
+        stream = stream or sys.stdout
+        rows = [(b.get("label"), b.get("type"), b.get("finished_at") or "-",
+                 _size(b.get("size")), _size(b.get("repo_size")),
+                 "ERROR" if b.get("error") else "ok") for b in backups]
+        click.echo(f"stanza {doc.get('stanza')} on {host}: {doc.get('status')}; WAL "
+                   f"{doc.get('wal_min') or '-'} .. {doc.get('wal_max') or '-'}; newest "
+                   f"{_age(doc.get('age_seconds'))} old", file=stream)
+        click.echo(table(("label", "type", "finished", "size", "in repo", "status"), rows),
+                   file=stream)
+    if not backups:
+        return 1, f"no backup in stanza {doc.get('stanza')} on {host}"
+    if backups[-1].get("error"):
+        return 1, f"the newest backup {backups[-1].get('label')} has errors (pgbackrest info)"
+    return 0, ""
+
+
+def restore_test_verdict(report: dict[str, Any], as_json: bool,
+                         stream: IO[str] | None = None) -> tuple[int, str]:
+    """`golive restore-test`: one row per stage, then RTO, RPO, size and throughput. Exit 1 when
+    a stage failed (named), 5 when the test was refused before anything ran."""
+    docs = {h: d for h, d in report.items() if d}
+    if not docs:
+        return 1, "the repo host returned no restore test result"
+    host, doc = sorted(docs.items())[0]
+    stages = doc.get("stages") or []
+    if not as_json:
+        stream = stream or sys.stdout
+        rows = [(s.get("name"), s.get("status"), f"{s.get('seconds', 0):.1f} s",
+                 s.get("message") or "") for s in stages]
+        click.echo(table(("stage", "status", "time", "message"), rows), file=stream)
+        throughput = doc.get("throughput_bytes_per_second")
+
+        def seconds(key):
+            return "-" if doc.get(key) is None else f"{doc[key]:.1f}"
+
+        click.echo(f"{host}: RTO {seconds('rto_seconds')} s, measured RPO "
+                   f"{seconds('rpo_seconds')} s, restored {_size(doc.get('restore_bytes'))} at "
+                   f"{_size(throughput) + '/s' if throughput else '-'}", file=stream)
+    if doc.get("problems") and not stages:
+        return 5, str(doc.get("msg"))
+    if not doc.get("ok"):
+        failed = next((s for s in stages if s.get("status") == "fail"), {})
+        return 1, f"restore test failed at stage {failed.get('name', '?')}: " \
+                  f"{failed.get('message', doc.get('msg', ''))}"
+    return 0, ""

@@ -143,9 +143,9 @@ def test_unbuilt_command_says_so():
 
 
 def test_converge_only_unbuilt_tier():
-    result = invoke(["converge", "--only", "backup", "-i", LOCAL_INV])
+    result = invoke(["converge", "--only", "app", "-i", LOCAL_INV])
     assert result.exit_code == ExitCode.SETUP
-    assert "tier 'backup' is not built yet" in result.stderr
+    assert "tier 'app' is not built yet" in result.stderr
 
 
 def test_env_exports():
