@@ -318,7 +318,7 @@ def verify_problems(verify_rc: int, verify_out: str, labels: list[str], listed: 
         for line in verify_out.splitlines():
             match = re.search(r"(checksum invalid|missing|size invalid|other):\s*([1-9][0-9]*)",
                               line)
-            if match:
+            if match and f"pgbackrest verify: {line.strip()}" not in problems:
                 problems.append(f"pgbackrest verify: {line.strip()}")
     for label in labels:
         if label not in listed:
@@ -345,6 +345,18 @@ def wal_max_covers(wal_max: str | None, segment: str) -> bool:
     """The repository's newest archived segment is at or past SEGMENT (same timeline)."""
     return bool(wal_max) and len(wal_max) == 24 and wal_max[8:] >= segment[8:] \
         and wal_max[:8] >= segment[:8]
+
+
+def replay_gap(target: str, replayed: str, wal_max: str | None) -> str | None:
+    """Why recovery to the end of the archive (target latest) stopped short of it: a WAL
+    segment in between is missing or unreadable. None when it did not, or for other targets."""
+    if target != "latest" or not wal_max or not replayed:
+        return None
+    segment = segment_of(replayed, int(wal_max[:8], 16))
+    if wal_max[8:] > segment[8:]:
+        return (f"recovery ended at {replayed} (segment {segment}), but the archive reaches "
+                f"{wal_max}: a WAL segment in between is missing or unreadable")
+    return None
 
 
 def controldata_settings(text: str) -> dict[str, str]:
@@ -477,6 +489,7 @@ class Run:
         self.socket_dir = os.path.join(self.work, "socket")
         self.conf_dir = os.path.join(self.work, "pgbackrest")
         self.started = False
+        self.wal_max: str | None = None  # the archive's newest segment when the restore began
 
     # commands -------------------------------------------------------------------------------
     def run(self, argv, as_postgres=True, env=None, timeout=None, check=False):
@@ -598,6 +611,8 @@ class Run:
 
     def do_restore(self):
         self.prepare_scratch()
+        entry, _ = newest_backups(self.info(), self.p["stanza"])
+        self.wal_max = (((entry or {}).get("archive") or [{}])[-1]).get("max")
         args = ["--archive-mode=off", "--log-level-console=warn"]
         if self.p["target"] == "time":
             args += ["--type=time", f"--target={self.p['target_value']}",
@@ -640,7 +655,12 @@ class Run:
                 raise StageFailed(f"still recovering after {self.p['recovery_timeout_s']:g} s")
             time.sleep(0.5)
         timeline = self.psql("SELECT timeline_id FROM pg_control_checkpoint()").stdout.strip()
-        return f"recovered and promoted (timeline {timeline} in the scratch copy only)"
+        replayed = self.psql("SELECT pg_last_wal_replay_lsn()").stdout.strip()
+        gap = replay_gap(self.p["target"], replayed, self.wal_max)
+        if gap:
+            raise StageFailed(gap)
+        return (f"recovered to {replayed} and promoted (timeline {timeline} in the scratch copy "
+                "only)")
 
     def alive(self):
         return self.run([f"{self.bin}/pg_ctl", "-D", self.p["scratch_dir"], "status"]) \

@@ -160,12 +160,20 @@ def run_playbook(playbook: Path, *, inventory: str | None, limit: str | None, ch
 
 def failure(result, lab: bool) -> RunFailed:
     """The Error/Hint pair for a run that did not succeed."""
+    from golive.render import first_line
+
     code = result.exit_code
     if code == ExitCode.UNREACHABLE:
         hosts = sorted(h for h, s in result.hosts.items() if s.unreachable)
         msg = f"unreachable: {', '.join(hosts)}"
         hint = ("is the lab running? golive lab status / golive lab up" if lab else
                 "check SSH access (ansible_host, ansible_user, known_hosts) to those hosts")
+    elif code == ExitCode.INVALID_INPUT and result.failed_tasks:
+        # a role's preflight refused its inputs before any host changed
+        hosts = sorted({f.host for f in result.failed_tasks})
+        msg = (f"inputs refused on {', '.join(hosts)}, nothing changed: "
+               f"{first_line(result.failed_tasks[0].msg, 400)}")
+        hint = "fix the variable or option named above and run again"
     elif code == ExitCode.INVALID_INPUT:
         msg = "ansible refused to start: " + (result.error.splitlines()[0] if result.error
                                                else "invalid inventory, variables or playbook")

@@ -451,7 +451,8 @@ def backup_list_verdict(report: dict[str, Any], as_json: bool,
 def restore_test_verdict(report: dict[str, Any], as_json: bool,
                          stream: IO[str] | None = None) -> tuple[int, str]:
     """`golive restore-test`: one row per stage, then RTO, RPO, size and throughput. Exit 1 when
-    a stage failed (named), 5 when the test was refused before anything ran."""
+    a stage failed (it is named). (A scratch directory or port that collides with production is
+    refused earlier, by the playbook's preflight: exit 5.)"""
     docs = {h: d for h, d in report.items() if d}
     if not docs:
         return 1, "the repo host returned no restore test result"
@@ -470,8 +471,6 @@ def restore_test_verdict(report: dict[str, Any], as_json: bool,
         click.echo(f"{host}: RTO {seconds('rto_seconds')} s, measured RPO "
                    f"{seconds('rpo_seconds')} s, restored {_size(doc.get('restore_bytes'))} at "
                    f"{_size(throughput) + '/s' if throughput else '-'}", file=stream)
-    if doc.get("problems") and not stages:
-        return 5, str(doc.get("msg"))
     if not doc.get("ok"):
         failed = next((s for s in stages if s.get("status") == "fail"), {})
         return 1, f"restore test failed at stage {failed.get('name', '?')}: " \

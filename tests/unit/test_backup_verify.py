@@ -262,3 +262,18 @@ def test_check_mode_only_plans(bv, ansible_module, tmp_path, monkeypatch):
     assert not failed and ran == []
     assert any("--archive-mode=off" in step for step in out["plan"])
     assert json.dumps(out)
+
+
+@pytest.mark.parametrize(("target", "replayed", "wal_max", "gap"), [
+    ("latest", "0/1B015D20", "00000001000000000000001C", True),
+    ("latest", "0/1C0000F8", "00000001000000000000001C", False),
+    ("latest", "0/1D000028", "00000001000000000000001C", False),
+    ("time", "0/1B015D20", "00000001000000000000001C", False),
+    ("latest", "0/1B015D20", None, False),
+])
+def test_a_recovery_that_stops_short_of_the_archive_is_a_gap(bv, target, replayed, wal_max, gap):
+    message = bv.replay_gap(target, replayed, wal_max)
+    assert bool(message) is gap
+    if gap:
+        assert message.startswith("recovery ended at 0/1B015D20 (segment "
+                                  "00000001000000000000001B), but the archive reaches")
