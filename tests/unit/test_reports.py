@@ -170,3 +170,70 @@ def test_status_fails_for_a_host_without_data():
 def test_wrap_segments_keeps_phrases_whole():
     assert render.wrap_segments(["a" * 5, "b" * 5, "c" * 5], 12) == ["aaaaa; bbbbb", "ccccc"]
     assert render.wrap_segments([], 10) == ["-"]
+
+
+# -- golive backup list / restore-test ------------------------------------------------------
+def backups_doc(error=False):
+    return {"stanza": "main", "status": "ok", "wal_min": "000000010000000000000001",
+            "wal_max": "000000010000000000000009", "age_seconds": 5400.0,
+            "label": "20261122-020000F_20261122-030000D",
+            "backups": [
+                {"label": "20261122-020000F", "type": "full", "finished_at": "2026-11-22T02:01:00Z",
+                 "size": 31457280, "repo_size": 3774873, "error": False},
+                {"label": "20261122-020000F_20261122-030000D", "type": "diff",
+                 "finished_at": "2026-11-22T03:00:30Z", "size": 31457280, "repo_size": 801,
+                 "error": error}]}
+
+
+def test_backup_list_rows_and_verdict():
+    out = io.StringIO()
+    assert render.backup_list_verdict({"backup1": backups_doc()}, as_json=False,
+                                      stream=out) == (0, "")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == ("stanza main on backup1: ok; WAL 000000010000000000000001 .. "
+                        "000000010000000000000009; newest 1.5 h old")
+    assert lines[1].split() == ["label", "type", "finished", "size", "in", "repo", "status"]
+    assert lines[2].split() == ["20261122-020000F", "full", "2026-11-22T02:01:00Z", "30.0", "MiB",
+                                "3.6", "MiB", "ok"]
+    assert lines[3].split()[-3:] == ["801", "B", "ok"]
+
+
+def test_backup_list_fails_without_backups_or_on_an_errored_newest():
+    assert render.backup_list_verdict({"backup1": None}, as_json=True)[0] == 1
+    empty = {**backups_doc(), "backups": []}
+    assert render.backup_list_verdict({"backup1": empty}, as_json=True) == (
+        1, "no backup in stanza main on backup1")
+    assert render.backup_list_verdict({"backup1": backups_doc(error=True)}, as_json=True) == (
+        1, "the newest backup 20261122-020000F_20261122-030000D has errors (pgbackrest info)")
+
+
+def restore_doc(failed=None):
+    names = ["info", "verify", "archive", "restore", "recover", "data", "integrity", "cleanup"]
+    stages = []
+    for name in names:
+        status = "fail" if name == failed else "ok"
+        stages.append({"name": name, "status": status, "seconds": 1.25,
+                       "message": f"{name} says {'no' if status == 'fail' else 'yes'}"})
+        if name == failed:
+            stages.append({"name": "cleanup", "status": "ok", "seconds": 0.1, "message": "gone"})
+            break
+    return {"ok": failed is None, "stages": stages, "rto_seconds": None if failed else 2.5,
+            "rpo_seconds": 31.04, "restore_bytes": 62434459,
+            "throughput_bytes_per_second": None if failed else 24971783.6}
+
+
+def test_restore_test_screen_and_verdict():
+    out = io.StringIO()
+    assert render.restore_test_verdict({"backup1": restore_doc()}, as_json=False,
+                                       stream=out) == (0, "")
+    lines = out.getvalue().splitlines()
+    assert lines[0].split() == ["stage", "status", "time", "message"]
+    assert lines[1].split() == ["info", "ok", "1.2", "s", "info", "says", "yes"]
+    assert lines[-1] == ("backup1: RTO 2.5 s, measured RPO 31.0 s, restored 59.5 MiB at "
+                         "23.8 MiB/s")
+
+
+def test_restore_test_names_the_failed_stage():
+    code, message = render.restore_test_verdict({"backup1": restore_doc("verify")}, as_json=True)
+    assert (code, message) == (1, "restore test failed at stage verify: verify says no")
+    assert render.restore_test_verdict({"backup1": None}, as_json=True)[0] == 1
