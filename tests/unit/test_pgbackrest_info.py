@@ -37,7 +37,7 @@ def test_summary_lists_backups_and_the_newest_of_each_type(info):
     assert [b["label"] for b in doc["backups"]] == ["F1", "F1_D1"]
     assert doc["newest"]["full"]["label"] == "F1" and doc["newest"]["diff"]["error"] is True
     assert (doc["label"], doc["type"]) == ("F1_D1", "diff")
-    assert doc["finished_at"] == "2026-11-18T05:20:00Z"
+    assert doc["finished_at"] == "2026-11-18T12:06:40Z"
     assert doc["wal_max"] == "000000010000000000000007"
     assert doc["backups"][0]["repo_size"] == 10
 
