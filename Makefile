@@ -63,13 +63,14 @@ e2e: venv image
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
 
 ## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer; Redis failover time;
-## wall time of `golive check` over the lab
+## wall time of `golive check` over the lab; restore test vs raw pgbackrest restore
 ## (needs `make demo` first)
 bench: venv
 	$(PY) tests/bench/runner_overhead.py
 	$(PY) tests/bench/db_pooling.py
 	$(PY) tests/bench/cache_failover.py
 	$(PY) tests/bench/check_wall.py
+	$(PY) tests/bench/restore_test.py
 
 lab-down: venv
 	$(GOLIVE) lab down
