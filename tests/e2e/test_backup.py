@@ -60,6 +60,17 @@ def restore_test(*args: str, extra: dict | None = None, tmp_path=None):
     return proc, report
 
 
+def wait_archived(segment: str, timeout: float = 60) -> None:
+    """Until SEGMENT is in the repository's archive (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sh("backup1", f"ls {REPO}/archive/main/15-1/*/{segment}-* 2>/dev/null | wc -l",
+              check=False).strip() == "1":
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{segment} was not archived within {timeout} s")
+
+
 def stage(report: dict, name: str) -> dict:
     return next(s for s in report["stages"] if s["name"] == name)
 
@@ -115,7 +126,7 @@ def test_point_in_time_recovery_finds_rows_deleted_later(pgbench_data, tmp_path)
     time.sleep(2)
     psql("DELETE FROM pitr_probe")
     # the WAL past the target must be in the repository before recovery can reach it
-    psql("SELECT pg_switch_wal()", database="postgres")
+    wait_archived(psql("SELECT pg_walfile_name(pg_switch_wal())", database="postgres"))
     proc, report = restore_test(
         "--target-time", target,
         extra={"pgbackrest_restore_test_row_counts": {"app": {"pitr_probe": 100}}},
@@ -152,8 +163,7 @@ def test_drill_a_flipped_byte_in_a_backup_file_fails_verify(pgbench_data):
 def test_drill_b_a_deleted_wal_segment_loses_the_canary(pgbench_data):
     psql("SELECT pg_switch_wal()", database="postgres")
     psql("CREATE TABLE IF NOT EXISTS drill_b (x int); INSERT INTO drill_b VALUES (1)")
-    psql("SELECT pg_switch_wal()", database="postgres")
-    time.sleep(3)
+    wait_archived(psql("SELECT pg_walfile_name(pg_switch_wal())", database="postgres"))
     newest = sh("backup1", f"ls {REPO}/archive/main/15-1/*/ | grep -E '^[0-9A-F]{{24}}-' "
                            "| sort | tail -1").strip()
     path = sh("backup1", f"ls {REPO}/archive/main/15-1/*/{newest}").strip()
