@@ -21,7 +21,7 @@ from .conftest import (
 REPO = "/var/lib/pgbackrest"
 ARCHIVE_INFO = f"{REPO}/archive/main/archive.info"
 METRICS = "/var/lib/golive/metrics/golive_backup_verify.prom"
-ARCHIVE_TIMEOUT = 60
+ARCHIVE_TIMEOUT = 15  # postgresql_archive_timeout in the lab
 
 
 def sh(host: str, script: str, timeout: float = 600, check: bool = True) -> str:
