@@ -422,14 +422,18 @@ def _age(seconds) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
+def _repo_host(report: dict[str, Any]) -> tuple[str | None, dict | None]:
+    """(host, document) of the backup repo host: the one host of the report with data."""
+    return next(((h, d) for h, d in sorted(report.items()) if d), (None, None))
+
+
 def backup_list_verdict(report: dict[str, Any], as_json: bool,
                         stream: IO[str] | None = None) -> tuple[int, str]:
     """`golive backup list`: one row per backup of the repo host's stanza. Exit 1 when the
     repository could not be read, has no backup, or its newest backup carries an error flag."""
-    docs = {h: d for h, d in report.items() if d}
-    if not docs:
+    host, doc = _repo_host(report)
+    if doc is None:
         return 1, "no backup repository answered (is the backup tier converged?)"
-    host, doc = sorted(docs.items())[0]
     backups = doc.get("backups") or []
     if not as_json:
         stream = stream or sys.stdout
@@ -453,10 +457,9 @@ def restore_test_verdict(report: dict[str, Any], as_json: bool,
     """`golive restore-test`: one row per stage, then RTO, RPO, size and throughput. Exit 1 when
     a stage failed (it is named). (A scratch directory or port that collides with production is
     refused earlier, by the playbook's preflight: exit 5.)"""
-    docs = {h: d for h, d in report.items() if d}
-    if not docs:
+    host, doc = _repo_host(report)
+    if doc is None:
         return 1, "the repo host returned no restore test result"
-    host, doc = sorted(docs.items())[0]
     stages = doc.get("stages") or []
     if not as_json:
         stream = stream or sys.stdout
