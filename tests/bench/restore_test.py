@@ -23,7 +23,7 @@ from golive import paths  # noqa: E402
 
 RAW = """set -e
 work=$(mktemp -d /var/lib/golive-bench-restore.XXXXXX)
-chown postgres:postgres "$work"
+mkdir "$work/none"; chown -R postgres:postgres "$work"
 grep -E '^repo' /etc/pgbackrest/pgbackrest.conf > "$work/conf.tmp"
 { echo '[global]'; cat "$work/conf.tmp"; echo "log-path=$work"; echo "lock-path=$work";
   echo '[main]'; echo "pg1-path=$work/data"; } > "$work/pgbackrest.conf"
