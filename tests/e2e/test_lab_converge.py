@@ -66,6 +66,12 @@ def test_lab_up_recreates_a_container_running_in_name_only(lab):
     row = next(r for r in as_json(up)["hosts"] if r["host"] == "backup1")
     assert row["systemd"] in ("running", "degraded")
 
-    converge = golive("converge", "-l", "backup1", "--json")
+    # a rebuilt backup host has a new pgBackRest CA: a converge of it alone says so...
+    alone = golive("converge", "-l", "backup1", "--json")
+    assert alone.returncode == 1
+    assert "was the repo host rebuilt?" in alone.stderr, alone.stderr
+    # ...and one with its peers restores the backup tier (new certificates, new stanza)
+    converge = golive("converge", "-l", "backup1,db1,db2", "--json")
     assert converge.returncode == 0, converge.stderr
-    assert as_json(converge)["hosts"]["backup1"]["failed"] == 0
+    assert all(s["failed"] == 0 for s in as_json(converge)["hosts"].values())
+    assert golive("backup", "--type", "full").returncode == 0
