@@ -136,6 +136,22 @@ def test_point_in_time_recovery_finds_rows_deleted_later(pgbench_data, tmp_path)
     assert psql("SELECT count(*) FROM pitr_probe") == "0"
 
 
+def test_a_named_restore_point_is_a_target(pgbench_data, tmp_path):
+    psql("DROP TABLE IF EXISTS named_probe; CREATE TABLE named_probe AS "
+         "SELECT g AS id FROM generate_series(1, 42) g")
+    psql("SELECT pg_create_restore_point('golive-e2e-point')", database="postgres")
+    psql("INSERT INTO named_probe SELECT g FROM generate_series(43, 50) g")
+    wait_archived(psql("SELECT pg_walfile_name(pg_switch_wal())", database="postgres"))
+    proc, report = restore_test(
+        "--target-name", "golive-e2e-point",
+        extra={"pgbackrest_restore_test_row_counts": {"app": {"named_probe": 42}}},
+        tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert report["target"] == "name" and report["target_value"] == "golive-e2e-point"
+    assert "app.named_probe = 42 rows" in stage(report, "data")["message"]
+    assert psql("SELECT count(*) FROM named_probe") == "50"
+
+
 def assert_failed_at(proc, report, name):
     assert proc.returncode == 1, proc.stderr
     assert report["failed_stage"] == name, report["stages"]
