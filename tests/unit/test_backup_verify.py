@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import ExitJson, FailJson, collection_modules
+from .conftest import collection_modules, run_main
 
 NOW = 1_800_000_000.0
 
@@ -223,19 +223,6 @@ def test_write_atomic_leaves_no_partial_file(bv, tmp_path):
 def test_quote_table(bv):
     assert bv.quote_table("golive.restore_canary") == '"golive"."restore_canary"'
     assert bv.quote_table('we"ird') == '"we""ird"'
-
-
-def run_main(bv, args):
-    from ansible.module_utils.testing import patch_module_args
-
-    with patch_module_args(args):
-        try:
-            bv.main()
-        except FailJson as exc:
-            return True, exc.result
-        except ExitJson as exc:
-            return False, exc.result
-    raise AssertionError("main() neither exited nor failed")
 
 
 def test_main_refuses_before_anything_runs(bv, ansible_module, tmp_path, monkeypatch):
