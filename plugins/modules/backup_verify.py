@@ -109,7 +109,7 @@ options:
     type: float
     default: 90
   row_counts:
-    description: Exact row counts expected in the restored copy, as C({database: {table: count}}).
+    description: "Exact row counts expected in the restored copy, as C({database: {table: count}})."
     type: dict
     default: {}
   recovery_timeout_s:
@@ -149,7 +149,7 @@ EXAMPLES = r"""
     row_counts: {app: {pgbench_accounts: 1000000}}
   register: restore_test
 
-- name: Point-in-time: the state before a deletion
+- name: Point-in-time, the state before a deletion
   golive.ops.backup_verify:
     target: time
     target_value: "2026-11-22 10:15:00+00"

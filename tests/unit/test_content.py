@@ -180,3 +180,17 @@ def test_systemd_state_says_why_it_could_not_ask(monkeypatch):
         rc=255, err=b"Error: can only create exec sessions on running containers\n"))
     assert lab.systemd_state("golive-lab-web1") == (
         "unknown: Error: can only create exec sessions on running containers")
+
+
+@pytest.mark.parametrize("module",
+                         sorted(p.name for p in (ROOT / "plugins" / "modules").glob("*.py")))
+def test_module_documentation_is_yaml(module):
+    """DOCUMENTATION, EXAMPLES and RETURN of every module parse (ansible-doc and ansible-lint
+    read them; a colon inside a plain scalar breaks them silently)."""
+    import re
+
+    source = (ROOT / "plugins" / "modules" / module).read_text()
+    for name in ("DOCUMENTATION", "EXAMPLES", "RETURN"):
+        match = re.search(name + r' = r"""(.*?)"""', source, re.S)
+        assert match, f"{module}: no {name}"
+        yaml.safe_load(match.group(1))
