@@ -484,6 +484,7 @@ class Run:
         self.figures = {"rto_seconds": None, "rpo_seconds": None, "restore_bytes": None,
                         "throughput_bytes_per_second": None, "amcheck_errors": None}
         self.backup: dict = {}
+        self.entry: dict | None = None  # the stanza in `pgbackrest info`, read by the info stage
         self.bin = f"/usr/lib/postgresql/{params['pg_version']}/bin"
         self.work = os.path.dirname(params["scratch_dir"].rstrip("/")) or "/"
         self.socket_dir = os.path.join(self.work, "socket")
@@ -535,6 +536,7 @@ class Run:
 
     def do_info(self):
         entry, newest = newest_backups(self.info(), self.p["stanza"])
+        self.entry = entry
         now = time.time()
         if entry and entry.get("backup"):
             last = entry["backup"][-1]
@@ -546,8 +548,7 @@ class Run:
         return info_verdict(entry, newest, now, self.p["max_backup_age_hours"])
 
     def do_verify(self):
-        entry, _ = newest_backups(self.info(), self.p["stanza"])
-        labels = [b["label"] for b in (entry or {}).get("backup", [])]
+        labels = [b["label"] for b in (self.entry or {}).get("backup", [])]
         proc = self.pgbackrest("--output=text", "--log-level-console=info", "verify",
                                timeout=3600)
         out = proc.stdout + proc.stderr
@@ -560,7 +561,7 @@ class Run:
             if label in listed:
                 files = self.pgbackrest("--output=json", "repo-ls",
                                         f"backup/{self.p['stanza']}/{label}", timeout=120)
-                manifests[label] = proc_ok(files) and "backup.manifest" in json.loads(
+                manifests[label] = files.returncode == 0 and "backup.manifest" in json.loads(
                     files.stdout or "{}")
         problems = verify_problems(proc.returncode, out, labels, listed, manifests)
         if problems:
@@ -649,8 +650,7 @@ class Run:
             if proc.returncode == 0 and proc.stdout.strip() == "f":
                 break
             if proc.returncode != 0 and not self.alive():
-                raise StageFailed("recovery stopped: "
-                                  + tail(read(os.path.join(self.conf_dir, "scratch.log"))))
+                raise StageFailed("recovery stopped: " + tail(read(log)))
             if time.monotonic() > deadline:
                 raise StageFailed(f"still recovering after {self.p['recovery_timeout_s']:g} s")
             time.sleep(0.5)
@@ -708,7 +708,7 @@ class Run:
         if amcheck.returncode != 0 and errors == 0:
             errors = 1
         self.figures["amcheck_errors"] = errors
-        self.stop()
+        self.stop("fast")  # pg_checksums needs a cleanly stopped cluster
         checksums = self.run([f"{self.bin}/pg_checksums", "--check", "-D",
                               self.p["scratch_dir"]], timeout=6 * 3600)
         problems = []
@@ -722,17 +722,14 @@ class Run:
             raise StageFailed("; ".join(problems))
         return "pg_amcheck --heapallindexed: no corruption; pg_checksums --check: ok"
 
-    def stop(self):
+    def stop(self, mode: str):
         if self.started and self.alive():
-            self.run([f"{self.bin}/pg_ctl", "-D", self.p["scratch_dir"], "-m", "fast", "-w",
+            self.run([f"{self.bin}/pg_ctl", "-D", self.p["scratch_dir"], "-m", mode, "-w",
                       "stop"], timeout=120)
         self.started = False
 
     def do_cleanup(self):
-        if self.started and self.alive():
-            self.run([f"{self.bin}/pg_ctl", "-D", self.p["scratch_dir"], "-m", "immediate",
-                      "-w", "stop"], timeout=120)
-        self.started = False
+        self.stop("immediate")
         for path in (self.p["scratch_dir"], self.socket_dir, self.conf_dir):
             shutil.rmtree(path, ignore_errors=True)
         if os.path.exists(self.p["scratch_dir"]):
@@ -768,10 +765,6 @@ class Run:
         return {"ok": failed is None, "failed_stage": failed, "stages": self.stages,
                 "backup": self.backup, "stanza": self.p["stanza"], "target": self.p["target"],
                 "target_value": self.p["target_value"], **self.figures}
-
-
-def proc_ok(proc) -> bool:
-    return proc.returncode == 0
 
 
 def read(path: str) -> str:

@@ -3,6 +3,7 @@ prove a backup by restoring it (golive.ops.backup_verify). Every fault drill mus
 with a non-zero exit, the success metric at 0 and the failing stage named; the repository is put
 back as it was after each drill."""
 
+import contextlib
 import re
 import time
 
@@ -69,6 +70,16 @@ def wait_archived(segment: str, timeout: float = 60) -> None:
             return
         time.sleep(0.5)
     raise AssertionError(f"{segment} was not archived within {timeout} s")
+
+
+@contextlib.contextmanager
+def set_aside(path: str, parked: str):
+    """PATH moved out of the repository on backup1 for a drill, and put back afterwards."""
+    sh("backup1", f"mv {path} {parked}")
+    try:
+        yield
+    finally:
+        sh("backup1", f"mv {parked} {path}")
 
 
 def stage(report: dict, name: str) -> dict:
@@ -183,11 +194,8 @@ def test_drill_b_a_deleted_wal_segment_loses_the_canary(pgbench_data):
     newest = sh("backup1", f"ls {REPO}/archive/main/15-1/*/ | grep -E '^[0-9A-F]{{24}}-' "
                            "| sort | tail -1").strip()
     path = sh("backup1", f"ls {REPO}/archive/main/15-1/*/{newest}").strip()
-    sh("backup1", f"mv {path} /root/drill-b.wal")
-    try:
+    with set_aside(path, "/root/drill-b.wal"):
         proc, report = restore_test()
-    finally:
-        sh("backup1", f"mv /root/drill-b.wal {path}")
     # verify cannot see a gap after the last backup; recovery stops at it, short of the archive
     assert_failed_at(proc, report, "recover")
     assert "a WAL segment in between is missing" in stage(report, "recover")["message"]
@@ -197,11 +205,8 @@ def test_drill_c_a_deleted_backup_directory_fails_verify(pgbench_data):
     proc = golive("backup", "--type", "diff", "--json", timeout=1800)
     assert proc.returncode == 0, proc.stderr
     label = newest_label()
-    sh("backup1", f"mv {REPO}/backup/main/{label} /root/drill-c")
-    try:
+    with set_aside(f"{REPO}/backup/main/{label}", "/root/drill-c"):
         proc, report = restore_test()
-    finally:
-        sh("backup1", f"mv /root/drill-c {REPO}/backup/main/{label}")
     assert_failed_at(proc, report, "verify")
     assert f"backup {label} is in the backup list but its directory is missing" \
         in stage(report, "verify")["message"]
