@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,29 @@ def lab():
     finally:
         if not existed:
             golive("lab", "down")
+
+
+_START = time.monotonic()
+
+
+def pytest_runtest_logreport(report):
+    """A line per test as it ends (minutes since the start, outcome, seconds), and a failure's
+    report at once: a run cut short by a time limit still shows where time went and why."""
+    if report.when != "call" and report.passed:
+        return
+    reporter = _reporter
+    if reporter is None:
+        return
+    elapsed = (time.monotonic() - _START) / 60
+    reporter.write_line(f"[{elapsed:5.1f} min] {report.nodeid} {report.when} {report.outcome} "
+                        f"{report.duration:.1f} s")
+    if report.failed:
+        reporter.write_line(report.longreprtext[-6000:])
+
+
+_reporter = None
+
+
+def pytest_configure(config):
+    global _reporter
+    _reporter = config.pluginmanager.get_plugin("terminalreporter")

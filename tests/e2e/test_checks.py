@@ -25,7 +25,11 @@ def test_all_checks_pass_on_the_converged_lab(lab):
     assert proc.returncode == 0, proc.stderr
     found = results(as_json(proc))
     assert {host for host, _ in found} == LAB_HOSTS
-    not_ok = {key: entry["message"] for key, entry in found.items() if entry["status"] != "ok"}
+    # a warning is allowed only where the value is the shared machine's (its load, its free
+    # memory), measured while the other tests and the CI machine run
+    not_ok = {key: f'{entry["status"]}: {entry["message"]}' for key, entry in found.items()
+              if entry["status"] != "ok"
+              and not (entry["status"] == "warn" and key[1] in ("load", "memory"))}
     assert not_ok == {}
     # what each tier is checked for, measured on the host
     assert found[("db1", "db_select_pgbouncer")]["unit"] == "ms"
