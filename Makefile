@@ -55,12 +55,13 @@ unit: venv
 
 molecule: venv image
 	@set -e; for s in $(SCENARIOS); do \
-	  echo "== molecule test -s $$s"; \
+	  echo "== molecule test -s $$s"; start=$$(date +%s); \
 	  ( $(WITH_ENV) molecule test -s $$s ); \
+	  echo "== molecule $$s passed in $$(( $$(date +%s) - start )) s"; \
 	done
 
 e2e: venv image
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
+	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 tests/e2e
 
 ## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer; Redis failover time;
 ## wall time of `golive check` over the lab; restore test vs raw pgbackrest restore

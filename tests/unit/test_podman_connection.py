@@ -19,7 +19,8 @@ def conn(plugin, tmp_path):
     root = tmp_path / "root"
     (root / "tmp").mkdir(parents=True)
     c = object.__new__(plugin.Connection)
-    c._container_id, c.user, c._connected, c._mount_point, c._mount_tried = "c1", None, True, None, False
+    c._container_id, c.user, c._connected = "c1", None, True
+    c._mount_point, c._mount_tried = None, False
     c.calls = []
 
     def fake_podman(cmd, cmd_args=None, in_data=None, use_container_id=True):
