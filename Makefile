@@ -54,11 +54,7 @@ unit: venv
 	$(VENV)/bin/pytest -q tests/unit
 
 molecule: venv image
-	@set -e; for s in $(SCENARIOS); do \
-	  echo "== molecule test -s $$s"; start=$$(date +%s); \
-	  ( $(WITH_ENV) molecule test -s $$s ); \
-	  echo "== molecule $$s passed in $$(( $$(date +%s) - start )) s"; \
-	done
+	$(WITH_ENV) tests/scripts/molecule-all.sh $(SCENARIOS)
 
 e2e: venv image
 	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 tests/e2e
