@@ -92,8 +92,9 @@ _START = time.monotonic()
 
 
 def pytest_runtest_logreport(report):
-    """A line per test as it ends (minutes since the start, outcome, seconds), and a failure's
-    report at once: a run cut short by a time limit still shows where time went and why."""
+    """A line per test as it ends (minutes since the start, outcome, seconds), then what a passed
+    test printed or a failure's report, at once: a run cut short by a time limit still shows
+    where time went, why, and the figures measured."""
     if report.when != "call" and report.passed:
         return
     reporter = _reporter
@@ -104,6 +105,8 @@ def pytest_runtest_logreport(report):
                         f"{report.duration:.1f} s")
     if report.failed:
         reporter.write_line(report.longreprtext[-6000:])
+    elif report.capstdout.strip():  # the figures a test prints (failed requests, wall times)
+        reporter.write_line(report.capstdout.strip()[-2000:])
 
 
 _reporter = None
