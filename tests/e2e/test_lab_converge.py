@@ -15,11 +15,15 @@ def test_lab_matches_inventory(lab):
 
 
 def test_converge_twice_second_changes_nothing(lab):
+    """On a converged lab (`make demo` ran) one converge must change nothing; on a fresh one,
+    or after tests that left a change, the second must."""
     first = golive("converge", "--json")
     assert first.returncode == 0, first.stderr
-    second = golive("converge", "--json")
-    assert second.returncode == 0, second.stderr
-    document = as_json(second)
+    document = as_json(first)
+    if any(s["changed"] for s in document["hosts"].values()):
+        second = golive("converge", "--json")
+        assert second.returncode == 0, second.stderr
+        document = as_json(second)
     assert set(document["hosts"]) == LAB_HOSTS
     changed = {h: s["changed"] for h, s in document["hosts"].items() if s["changed"]}
     assert changed == {}
