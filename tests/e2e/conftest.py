@@ -91,15 +91,16 @@ def lab():
 _START = time.monotonic()
 
 
-def pytest_runtest_logreport(report):
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
     """A line per test as it ends (minutes since the start, outcome, seconds), then what a passed
     test printed or a failure's report, at once: a run cut short by a time limit still shows
     where time went, why, and the figures measured."""
+    outcome = yield
+    report = outcome.get_result()
     if report.when != "call" and report.passed:
         return
-    reporter = _reporter
-    if reporter is None:
-        return
+    reporter = item.config.pluginmanager.get_plugin("terminalreporter")
     elapsed = (time.monotonic() - _START) / 60
     reporter.write_line(f"[{elapsed:5.1f} min] {report.nodeid} {report.when} {report.outcome} "
                         f"{report.duration:.1f} s")
@@ -107,11 +108,3 @@ def pytest_runtest_logreport(report):
         reporter.write_line(report.longreprtext[-6000:])
     elif report.capstdout.strip():  # the figures a test prints (failed requests, wall times)
         reporter.write_line(report.capstdout.strip()[-2000:])
-
-
-_reporter = None
-
-
-def pytest_configure(config):
-    global _reporter
-    _reporter = config.pluginmanager.get_plugin("terminalreporter")
