@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shlex
 
+from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.connection import ConnectionBase, ensure_connect
 from ansible_collections.containers.podman.plugins.connection.podman import Connection as _Podman
@@ -95,8 +96,13 @@ class Connection(_Podman):
             args.append("-i")
         if self.user:
             args.extend(("--user", self.user))
-        return self._podman(args, shlex.split(to_native(cmd, errors="surrogate_or_strict")),
-                            in_data)
+        rc, out, err = self._podman(args, shlex.split(to_native(cmd, errors="surrogate_or_strict")),
+                                    in_data)
+        if rc in (125, 255) and err.startswith(b"Error:"):
+            # podman's own failure (container stopped or gone): the host is unreachable, as the
+            # collection's plugin reports it when its temporary directory cannot be made
+            raise AnsibleConnectionFailure(to_native(err.strip()))
+        return rc, out, err
 
     def put_file(self, in_path, out_path):
         self._mount()

@@ -59,3 +59,13 @@ def test_files_go_through_one_mount(conn, tmp_path):
     assert [c[0] for c in conn.calls] == ["mount"]
     assert (conn.root / "tmp/b").read_text() == "data"
     assert (tmp_path / "back").read_text() == "data"
+
+
+def test_a_stopped_container_is_unreachable(conn, plugin):
+    from ansible.errors import AnsibleConnectionFailure
+
+    conn._podman = lambda *a, **k: (125, b"", b"Error: container state improper\n")
+    with pytest.raises(AnsibleConnectionFailure, match="state improper"):
+        conn.exec_command("/bin/sh -c 'python3'", in_data=b"MODULE")
+    conn._podman = lambda *a, **k: (125, b"", b"the command's own exit 125\n")
+    assert conn.exec_command("exit 125")[0] == 125
