@@ -12,7 +12,7 @@ import shlex
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_native
-from ansible.plugins.connection import ConnectionBase, ensure_connect
+from ansible.plugins.connection import ensure_connect
 from ansible_collections.containers.podman.plugins.connection.podman import Connection as _Podman
 
 DOCUMENTATION = r"""
@@ -79,18 +79,16 @@ class Connection(_Podman):
 
     def _connect(self):
         # no `podman mount` for every task: _mount() does it when a file is transferred
-        ConnectionBase._connect(self)
         self._connected = True
         return self
 
     def _mount(self):
         if not self._mount_tried:
             self._mount_tried = True
-            _Podman._connect(self)
+            super()._connect()
 
     @ensure_connect
     def exec_command(self, cmd, in_data=None, sudoable=False):
-        ConnectionBase.exec_command(self, cmd, in_data=in_data, sudoable=sudoable)
         args = ["exec"]
         if in_data is not None:
             args.append("-i")

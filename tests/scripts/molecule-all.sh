@@ -9,13 +9,14 @@ logs="$(mktemp -d /tmp/golive-molecule.XXXXXX)"
 trap 'rm -rf "$logs"' EXIT
 
 one() {
-  local s="$1" logs="$2" start rc
+  local s="$1" logs="$2" start rc line
   start=$(date +%s)
   molecule test -s "$s" >"$logs/$s.log" 2>&1
   rc=$?
-  { echo "== molecule test -s $s"; cat "$logs/$s.log"
-    echo "== molecule $s: exit $rc in $(( $(date +%s) - start )) s"; } | flock "$logs" cat
-  echo "$s exit $rc in $(( $(date +%s) - start )) s" >>"$logs/summary"
+  line="$s exit $rc in $(( $(date +%s) - start )) s"
+  { echo "== molecule test -s $s"; cat "$logs/$s.log"; echo "== molecule $line"; } \
+    | flock "$logs" cat
+  echo "$line" >>"$logs/summary"
   return "$rc"
 }
 export -f one
