@@ -18,6 +18,7 @@ from .conftest import (
     as_json,
     assert_refused_in_preflight,
     changed_by_host,
+    converge_settled,
     golive,
     leaked,
     podman,
@@ -43,9 +44,12 @@ def in_primary(lab, *argv, env=None, timeout=120):
 
 
 @pytest.fixture(scope="module")
-def db(lab):
-    proc = golive("converge", "--only", "db", "--json")
-    assert proc.returncode == 0, proc.stderr
+def db_converged(lab):
+    return converge_settled("--only", "db")
+
+
+@pytest.fixture(scope="module")
+def db(lab, db_converged):
     copied = podman("cp", str(ROOT / "tests" / "scripts" / "pgbench-run.sh"), f"{PRIMARY}:{PROBE}")
     assert copied.returncode == 0, copied.stderr
     init = in_primary(lab, "pgbench", "-i", "-q", "-s", "1", "-h", "127.0.0.1", "-U", "app", "app",
@@ -54,8 +58,8 @@ def db(lab):
     return lab
 
 
-def test_second_db_converge_changes_nothing(db):
-    document = as_json(golive("converge", "--only", "db", "--json"))
+def test_second_db_converge_changes_nothing(db_converged):
+    document = db_converged
     assert document["rc"] == 0
     assert set(document["hosts"]) == DB_HOSTS
     assert changed_by_host(document) == {"db1": 0, "db2": 0}

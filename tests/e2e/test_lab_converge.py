@@ -2,7 +2,7 @@ import os
 import re
 import signal
 
-from .conftest import as_json, golive
+from .conftest import as_json, converge_settled, golive
 
 LAB_HOSTS = {"acme", "backup1", "cache1", "cache2", "cache3", "db1", "db2", "web1", "web2"}
 
@@ -17,13 +17,7 @@ def test_lab_matches_inventory(lab):
 def test_converge_twice_second_changes_nothing(lab):
     """On a converged lab (`make demo` ran) one converge must change nothing; on a fresh one,
     or after tests that left a change, the second must."""
-    first = golive("converge", "--json")
-    assert first.returncode == 0, first.stderr
-    document = as_json(first)
-    if any(s["changed"] for s in document["hosts"].values()):
-        second = golive("converge", "--json")
-        assert second.returncode == 0, second.stderr
-        document = as_json(second)
+    document = converge_settled()
     assert set(document["hosts"]) == LAB_HOSTS
     changed = {h: s["changed"] for h, s in document["hosts"].items() if s["changed"]}
     assert changed == {}
