@@ -1,7 +1,7 @@
 """The backup tier against the lab: pgBackRest on backup1 backing up db1, and restore tests that
 prove a backup by restoring it (golive.ops.backup_verify). Every fault drill must fail the test
 with a non-zero exit, the success metric at 0 and the failing stage named; the repository is put
-back as it was after each drill."""
+back as it was after each drill. Stopped backups also fail `golive check` (backup_age)."""
 
 import contextlib
 import re
@@ -234,6 +234,26 @@ def test_drill_e_stale_backups_fail_info(pgbench_data, tmp_path):
                                 tmp_path=tmp_path)
     assert_failed_at(proc, report, "info")
     assert "backups have stopped" in stage(report, "info")["message"]
+
+
+def test_stopped_backups_fail_golive_check(lab):
+    """Backups that stopped 30 h ago (every backup manifest in the repository dated back) fail
+    the backup host's `backup_age` check in `golive check`; the dates are put back after."""
+    manifests = f"{REPO}/backup/main/*/backup.manifest"
+    saved = [line.split(" ", 1)
+             for line in sh("backup1", f"stat -c '%Y %n' {manifests}").splitlines()]
+    assert saved
+    sh("backup1", f"touch -d '30 hours ago' {manifests}")
+    try:
+        proc = golive("check", "-l", "backup1", "--json")
+    finally:
+        sh("backup1", "; ".join(f"touch -d @{mtime} {path}" for mtime, path in saved))
+    assert proc.returncode == 1, proc.stderr
+    entry = next(c for c in as_json(proc)["report"]["backup1"]["checks"]
+                 if c["name"] == "backup_age")
+    assert entry["status"] == "fail" and entry["value"] >= 30, entry
+    assert "h old" in entry["message"] and "backup1/backup_age" in proc.stderr
+    assert golive("check", "-l", "backup1").returncode == 0  # the dates back, the check passes
 
 
 @pytest.mark.parametrize(("extra", "words"), [

@@ -29,11 +29,10 @@ def test_all_checks_pass_on_the_converged_lab(lab):
     # other tests, Molecule and the CI machine run on its 2 CPUs: its load, its free memory, and
     # latencies (CI saw `SELECT 1` on db2 take 500.1 ms against the lab's 500 ms warning);
     # roles, replication, certificates, disk and everything else must be ok
-    def shared_machine(key, entry):
-        return key[1] in ("load", "memory") or entry.get("unit") == "ms"
     not_ok = {key: f'{entry["status"]}: {entry["message"]}' for key, entry in found.items()
               if entry["status"] != "ok"
-              and not (entry["status"] == "warn" and shared_machine(key, entry))}
+              and not (entry["status"] == "warn"
+                       and (key[1] in ("load", "memory") or entry.get("unit") == "ms"))}
     assert not_ok == {}
     # what each tier is checked for, measured on the host
     assert found[("db1", "db_select_pgbouncer")]["unit"] == "ms"
@@ -140,23 +139,3 @@ def test_status_json_matches_its_schema_and_the_screen_fits_120_columns(lab):
     assert max(len(line) for line in lines) <= 120
     assert lines[0].split() == ["host", "groups", "state"]
     assert any(line.startswith("db1 ") and "postgresql primary" in line for line in lines)
-
-
-def test_stopped_backups_fail_the_backup_age_check(lab):
-    """Backups that stopped 30 h ago (every backup manifest in the repository dated back) fail
-    `golive check` on the backup host, naming the check and the age; the dates are put back."""
-    host, manifests = container("backup1"), "/var/lib/pgbackrest/backup/main/*/backup.manifest"
-    listed = podman("exec", host, "sh", "-c", f"stat -c '%Y %n' {manifests}", timeout=60)
-    saved = [line.split(" ", 1) for line in listed.stdout.splitlines()]
-    assert listed.returncode == 0 and saved, listed.stderr
-    podman("exec", host, "sh", "-c", f"touch -d '30 hours ago' {manifests}", timeout=60)
-    try:
-        proc = golive("check", "-l", "backup1", "--json")
-    finally:
-        for mtime, path in saved:
-            podman("exec", host, "touch", "-d", f"@{mtime}", path, timeout=60)
-    assert proc.returncode == 1, proc.stderr
-    entry = results(as_json(proc))[("backup1", "backup_age")]
-    assert entry["status"] == "fail" and entry["value"] >= 30, entry
-    assert "h old" in entry["message"] and "backup1/backup_age" in proc.stderr
-    assert golive("check", "-l", "backup1").returncode == 0  # the dates back, the check passes
