@@ -299,7 +299,7 @@ import dataclasses
 import datetime
 import glob
 import grp
-import http.client
+import http.client as http_client
 import json
 import math
 import os
@@ -307,24 +307,22 @@ import pwd
 import queue
 import re
 import socket
-import ssl
 import stat
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 from ansible_collections.golive.ops.plugins.module_utils import certificate, pg
+from ansible_collections.golive.ops.plugins.module_utils import http as http_utils
 from ansible_collections.golive.ops.plugins.module_utils import redis as redis_utils
 
 STATUSES = pg.CHECK_STATUSES  # ("ok", "warn", "fail"), worst last
 GB = 1024**3
 GRACE_S = 2.0  # how long after its timeout_s a check is abandoned
-HTTP_BODY_LIMIT = 1024**2
+HTTP_BODY_LIMIT = http_utils.BODY_LIMIT
 MAX_SHOWN_PROBLEMS = 3
 _MODE = re.compile(r"0?[0-7]{3}|[0-7]{4}")
 _TIMESPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(us|µs|ms|min|s|h)")
@@ -1064,47 +1062,6 @@ def check_redis(check: dict, env: Env) -> Outcome:
     return verdict(check, latency, detail)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are answers to report, not to follow."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def http_get(url: str, timeout: float, ca_path: str | None, validate_certs: bool):
-    """(status code, body up to HTTP_BODY_LIMIT + 1 bytes) of a GET without proxy/redirects."""
-    handlers = [urllib.request.ProxyHandler({}), _NoRedirect()]
-    if url.lower().startswith("https:"):
-        if validate_certs:
-            try:
-                context = ssl.create_default_context(cafile=ca_path)
-            except (OSError, ValueError) as exc:
-                raise CheckFailed(f"cannot load the CA bundle {ca_path}: {exc}") from None
-        else:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        handlers.append(urllib.request.HTTPSHandler(context=context))
-    opener = urllib.request.build_opener(*handlers)
-    request = urllib.request.Request(
-        url, headers={"Accept": "application/json", "User-Agent": "golive.ops.checks"}
-    )
-    try:
-        response = opener.open(request, timeout=timeout)
-    except urllib.error.HTTPError as exc:  # 3xx, 4xx, 5xx: still an answer
-        response = exc
-    with response:
-        return response.code, response.read(HTTP_BODY_LIMIT + 1)
-
-
-def request_error(exc: BaseException, url: str, timeout: float) -> str:
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(reason, TimeoutError):
-        return f"no answer from {url} within {number_text(timeout)} s"
-    text = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
-    return f"GET {url} failed: {text}"
-
-
 MISSING = object()
 
 
@@ -1166,12 +1123,13 @@ def check_http(check: dict, env: Env) -> Outcome:
     url, timeout = check["url"], check["timeout_s"]
     start = env.clock()
     try:
-        code, body = http_get(url, timeout, check["ca_path"], check["validate_certs"])
+        code, _headers, body = http_utils.get(url, timeout, check["ca_path"],
+                                        check["validate_certs"], agent="golive.ops.checks")
         latency = elapsed_ms(env, start)
-    except CheckFailed:
-        raise
-    except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
-        raise CheckFailed(request_error(exc, url, timeout)) from None
+    except http_utils.CALoadError as exc:
+        raise CheckFailed(str(exc)) from None
+    except (OSError, ValueError, http_client.HTTPException) as exc:  # URLError is an OSError
+        raise CheckFailed(http_utils.error_text(exc, url, timeout)) from None
     problems = []
     if code != check["expect_status"]:
         problems.append(f"expected HTTP {check['expect_status']}")

@@ -101,12 +101,14 @@ def parse_extra_vars(values: tuple[str, ...]) -> tuple[dict[str, Any], list[Path
 def run_playbook(playbook: Path, *, inventory: str | None, limit: str | None, check: bool,
                  diff: bool, extra_vars: tuple[str, ...], vault_password_file: str | None,
                  verbose: int, as_json: bool, extravars: dict[str, Any] | None = None,
-                 secret_vars: dict[str, Any] | None = None, report=None) -> None:
+                 secret_vars: dict[str, Any] | None = None, report=None,
+                 always_report: bool = False) -> None:
     """Run one playbook with progress on stderr, a recap, and --json on stdout.
 
     REPORT, for reporting commands, renders the per-host data the playbook wrote (see
     playbooks/report.yml) and returns a verdict: (exit code, message); the --json document then
-    carries the data under "report".
+    carries the data under "report". With ALWAYS_REPORT it also sees the data of a failed run
+    (a deploy that failed still has a result to record and show).
     """
     import json
     import tempfile
@@ -146,7 +148,7 @@ def run_playbook(playbook: Path, *, inventory: str | None, limit: str | None, ch
             report_file.unlink(missing_ok=True)
     render_recap(result)
     verdict = (ExitCode.OK, "")
-    if report is not None and result.exit_code == ExitCode.OK:
+    if report is not None and (result.exit_code == ExitCode.OK or (always_report and data)):
         verdict = report(data, as_json)
     if as_json:
         emit_json({**result.as_dict(), **({"report": data} if report is not None else {})})
@@ -307,22 +309,120 @@ def run_cmd(playbook, **opts):
     run_playbook(path.resolve(), **opts)
 
 
-def _not_built(name: str, playbook: str, summary: str):
-    @run_options
-    def command(**opts):
-        run_playbook(require_playbook(playbook, f"`golive {name}`"), **opts)
+def parse_serial(text: str) -> list[Any]:
+    """--serial '1,50%,100%' -> [1, "50%", "100%"] (Ansible's serial list)."""
+    batches: list[Any] = []
+    for part in (p.strip() for p in text.split(",")):
+        if part.isdigit() and int(part) > 0:
+            batches.append(int(part))
+        elif part.endswith("%") and part[:-1].isdigit() and 0 < int(part[:-1]) <= 100:
+            batches.append(part)
+        else:
+            raise click.BadParameter(f"{part!r}: a host count (1, 2 ...) or a share (25%, "
+                                     f"100%), comma-separated, canary first: '1,100%'",
+                                     param_hint="--serial")
+    return batches
 
-    built = paths.playbook(playbook).is_file()
-    command.__doc__ = summary if built else f"[not built yet] {summary}"
-    return click.command(name)(command)
+
+def release_run(kind: str, playbook: str, extravars: dict[str, Any], opts: dict[str, Any]):
+    """Run deploy.yml or rollback.yml under one new deployment id, record the result in the
+    control node's history (also when it failed), print it."""
+    import getpass
+    import socket
+    import time
+
+    from golive import history
+    from golive import inventory as inv
+    from golive.render import release_verdict
+
+    deploy_id = history.new_id()
+    extravars = {**extravars, "golive_deploy_id": deploy_id, "golive_actor": getpass.getuser(),
+                 "golive_pid": os.getpid(), "golive_controller": socket.gethostname()}
+    started = time.monotonic()
+    path = history.history_file(inv.resolve(opts.get("inventory")))
+
+    def report(data, as_json):
+        result = data.get("localhost") or {}
+        if result and not opts.get("check"):
+            history.append(path, history.summary(result, time.monotonic() - started))
+        return release_verdict(data, as_json, wall_s=time.monotonic() - started)
+
+    click.echo(f"{kind} {deploy_id}", err=True)
+    run_playbook(require_playbook(playbook, f"`golive {kind}`"), report=report,
+                 always_report=True, extravars=extravars, **opts)
 
 
-for _name, _playbook, _summary in (
-    ("deploy", "deploy", "Release the app: health-gated blue/green switch, automatic rollback."),
-    ("rollback", "rollback", "Switch back to the previous good release."),
-    ("history", "history", "The deployment history."),
-):
-    cli.add_command(_not_built(_name, _playbook, _summary))
+@cli.command("deploy")
+@click.option("--artifact", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Release artifact (.tar.gz with release.json and wheels/).")
+@click.option("--serial", help="Batches, canary first, e.g. '1,100%' [default: app_serial].")
+@click.option("-m", "--message", default="", help="Why: kept in the lock and the history.")
+@click.option("--force-unlock", is_flag=True,
+              help="Take over a stale deploy lock (its holder's process is gone).")
+@run_options
+def deploy_cmd(artifact, serial, message, force_unlock, **opts):
+    """Release the app: lock, pre-deploy checks, prepare on every web host, pre-deploy backup
+    and migrations when some are pending, then per batch start the new color, gate on its
+    health, switch nginx, watch; finalize, or revert every switched host.
+
+    Exit 1 when the deploy failed or was rolled back (the phase and host are named; the
+    history says which).
+    """
+    extravars: dict[str, Any] = {"app_artifact": str(Path(artifact).resolve()),
+                                 "golive_force_unlock": force_unlock, "golive_message": message}
+    if serial:
+        extravars["app_serial"] = parse_serial(serial)
+    release_run("deploy", "deploy", extravars, opts)
+
+
+@cli.command("rollback")
+@click.option("--to", "to_id", metavar="ID", help="Deployment id to go back to "
+              "[default: the last good release before the current one].")
+@click.option("--db-restore", is_flag=True,
+              help="Also restore the database to the pre-deploy restore point (loses writes).")
+@click.option("--yes", is_flag=True, help="Confirm --db-restore.")
+@click.option("-m", "--message", default="", help="Why: kept in the lock and the history.")
+@click.option("--force-unlock", is_flag=True,
+              help="Take over a stale deploy lock (its holder's process is gone).")
+@run_options
+def rollback_cmd(to_id, db_restore, yes, message, force_unlock, **opts):
+    """Switch back to the previous good release (the history decides, never file times),
+    through the same health gate, on every web host.
+
+    Refused when a breaking migration ran since the target, unless --db-restore --yes:
+    PgBouncer PAUSE, a maintenance answer, the database restored from the pre-deploy dump,
+    RESUME; the window of writes lost is reported.
+    """
+    if db_restore and not yes:
+        raise click.UsageError("--db-restore loses every write since the pre-deploy backup; "
+                               "add --yes to confirm")
+    extravars: dict[str, Any] = {"golive_force_unlock": force_unlock, "golive_message": message,
+                                 "golive_db_restore": db_restore}
+    if to_id:
+        extravars["golive_rollback_to"] = to_id
+    release_run("rollback", "rollback", extravars, opts)
+
+
+@cli.command("history")
+@click.option("-n", "--limit-records", "count", type=click.IntRange(1, 10000), default=20,
+              show_default=True, help="Newest records shown.")
+@click.option("-i", "--inventory", metavar="PATH",
+              help="Inventory file or directory [default: the lab inventory].")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON on stdout.")
+@json_errors
+def history_cmd(count, inventory, as_json):
+    """Deploys and rollbacks run from this control node against the inventory, newest last:
+    id, kind, version, outcome, actor, wall time, per-phase timings, migrations, restore point,
+    rollback link. (Each web host keeps its own history in <app_root>/.deploy/history.jsonl.)"""
+    from golive import history
+    from golive import inventory as inv
+    from golive.render import emit_json, history_table
+
+    records = history.read(history.history_file(inv.resolve(inventory)))[-count:]
+    if as_json:
+        emit_json({"records": records})
+    else:
+        click.echo(history_table(records))
 
 
 @cli.command("check")

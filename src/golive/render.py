@@ -481,3 +481,69 @@ def restore_test_verdict(report: dict[str, Any], as_json: bool,
         return 1, f"restore test failed at stage {failed.get('name', '?')}: " \
                   f"{failed.get('message', doc.get('msg', ''))}"
     return 0, ""
+
+
+def _phases(phases: dict[str, Any]) -> str:
+    return " ".join(f"{name} {float(s):.1f}" for name, s in phases.items()) if phases else "-"
+
+
+def release_verdict(report: dict[str, Any], as_json: bool, wall_s: float | None = None,
+                    stream: IO[str] | None = None) -> tuple[int, str]:
+    """`golive deploy` / `golive rollback`: one row per web host (color, from, phases in
+    seconds), then the outcome, migrations, restore point. Exit 1 unless it succeeded."""
+    result = report.get("localhost") or {}
+    if not result:
+        return 1, "the run left no result (it stopped before its record play)"
+    kind, outcome = result.get("kind", "deploy"), result.get("outcome", "?")
+    if not as_json:
+        stream = stream or sys.stdout
+        rows = []
+        for host, record in sorted((result.get("hosts") or {}).items()):
+            record = record or {}
+            rows.append((host, record.get("color") or "-",
+                         f"{record.get('from_version') or '-'} -> {record.get('version') or '-'}",
+                         _phases(record.get("phases_s") or {})))
+        click.echo(table(("host", "color", "release", "phases (s)"), rows), file=stream)
+        for failure in result.get("failures") or []:
+            click.echo(clip(f"FAIL {failure.get('host')} in {failure.get('phase')}: "
+                            f"{failure.get('msg')}", SCREEN_WIDTH), file=stream)
+        migrations = ", ".join(m.get("id", "?") + (" (breaking)" if m.get("breaking") else "")
+                               for m in result.get("migrations") or []) or "none"
+        point = result.get("restore_point") or {}
+        lines = [f"{kind} {result.get('id')}: {outcome}, version {result.get('version')}"
+                 + (f", {wall_s:.1f} s" if wall_s is not None else ""),
+                 f"migrations applied: {migrations}"]
+        if point:
+            lines.append(f"restore point: {point.get('name')} at {point.get('taken_at')} "
+                         f"(dump {point.get('dump')} on {point.get('host')})")
+        if result.get("db_restore"):
+            restore = result["db_restore"]
+            lines.append(f"database restored to {restore.get('restore_point')}: writes from "
+                         f"{restore.get('lost_from')} to {restore.get('lost_to')} "
+                         f"({restore.get('lost_window_s')} s) are gone")
+        if result.get("broken_lock"):
+            lines.append(f"broke the stale lock of {result['broken_lock'].get('id')}")
+        for line in lines:
+            click.echo(clip(line, SCREEN_WIDTH), file=stream)
+    if outcome != "succeeded":
+        first = (result.get("failures") or [{}])[0]
+        return 1, (f"{kind} {result.get('id')} {outcome}: {first.get('host', '?')} failed in "
+                   f"{first.get('phase', '?')}: {first_line(str(first.get('msg', '')), 300)}")
+    return 0, ""
+
+
+def history_table(records: list[dict[str, Any]]) -> str:
+    """`golive history`: one line per deploy or rollback, newest last."""
+    if not records:
+        return "no deploys recorded for this inventory on this control node"
+    rows = []
+    for record in records:
+        migrations = ",".join(m.get("id", "?").split("_")[0] + ("!" if m.get("breaking") else "")
+                              for m in record.get("migrations") or []) or "-"
+        link = record.get("rollback_of") or "-"
+        wall = record.get("wall_s")
+        rows.append((record.get("id", "?"), record.get("kind", "?"), record.get("version") or "-",
+                     record.get("outcome", "?"), record.get("actor") or "-",
+                     f"{wall:.1f}" if isinstance(wall, (int, float)) else "-", migrations, link))
+    return table(("id", "kind", "version", "outcome", "actor", "wall s", "migrations",
+                  "rollback of"), rows)

@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Filters over the deploy history (one JSON object per line in .deploy/history.jsonl).
+
+A record: {id, kind: deploy|rollback, release, version, outcome, from_release, ...}.
+- A release is good once a deploy of it succeeded, until a rollback moves away from it (it is
+  then bad: a rollback says the release was wrong).
+- The rollback target is the newest good release that went live before the current one first
+  did (never chosen by directory times).
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible.errors import AnsibleFilterError
+
+
+def from_jsonl(text) -> list[dict]:
+    """Records of a history file; a line that is not a JSON object (a torn write) is skipped."""
+    records = []
+    for line in str(text or "").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def bad_releases(history: list[dict]) -> set[str]:
+    return {r.get("from_release") for r in history
+            if r.get("kind") == "rollback" and r.get("outcome") == "succeeded"
+            and r.get("from_release")}
+
+
+def good_releases(history: list[dict]) -> list[str]:
+    """Releases whose deploy succeeded, oldest first, bad ones left out."""
+    bad = bad_releases(history)
+    seen: list[str] = []
+    for record in history:
+        release = record.get("release")
+        if record.get("kind") == "deploy" and record.get("outcome") == "succeeded" \
+                and release and release not in bad and release not in seen:
+            seen.append(release)
+    return seen
+
+
+def current_release(history: list[dict]) -> str | None:
+    """The release the last successful deploy or rollback made live."""
+    for record in reversed(history):
+        if record.get("outcome") == "succeeded" and record.get("kind") in ("deploy", "rollback"):
+            return record.get("release")
+    return None
+
+
+def rollback_target(history: list[dict], current: str | None = None) -> dict | None:
+    """The record of the deploy to roll back to, or None."""
+    if not isinstance(history, list):
+        raise AnsibleFilterError("rollback_target: the history must be a list of records")
+    current = current or current_release(history)
+    good = good_releases(history)
+    first_live = {}
+    for index, record in enumerate(history):
+        if record.get("outcome") == "succeeded" and record.get("release") not in first_live:
+            first_live[record.get("release")] = index
+    limit = first_live.get(current, len(history))
+    candidates = [r for r in good if r != current and first_live.get(r, len(history)) < limit]
+    if not candidates:
+        return None
+    target = candidates[-1]
+    for record in reversed(history):
+        if record.get("kind") == "deploy" and record.get("release") == target \
+                and record.get("outcome") == "succeeded":
+            return record
+    return None
+
+
+def breaking_since(history: list[dict], target: str) -> list[dict]:
+    """Breaking migrations applied by deploys after TARGET's deploy (what a code-only rollback
+    to TARGET would run against)."""
+    after = False
+    found = []
+    for record in history:
+        if record.get("kind") == "deploy" and record.get("release") == target \
+                and record.get("outcome") == "succeeded":
+            after, found = True, []
+            continue
+        if after and record.get("kind") == "deploy":
+            found += [dict(m, deploy=record.get("id")) for m in record.get("migrations") or []
+                      if m.get("breaking")]
+    return found
+
+
+def releases_to_prune(dirs: list[str], history: list[dict], keep: int,
+                      protect: list[str] | None = None) -> list[str]:
+    """Release directories to delete: all but the KEEP newest good releases, the protected ones
+    (current, the one being deployed) and the previous good one."""
+    good = good_releases(history)
+    keep_set = set(good[-max(int(keep), 2):]) | {p for p in (protect or []) if p}
+    current = current_release(history)
+    if current:
+        keep_set.add(current)
+    return sorted(d for d in dirs if d not in keep_set)
+
+
+def phase_durations(marks: dict, end: float) -> dict:
+    """{phase: seconds} from {phase: start epoch} and the end epoch (phases in time order)."""
+    ordered = sorted(((float(t), name) for name, t in (marks or {}).items()))
+    stops = [t for t, _ in ordered[1:]] + [float(end)]
+    pairs = zip(ordered, stops, strict=True)
+    return {name: round(stop - start, 3) for (start, name), stop in pairs}
+
+
+class FilterModule:
+    def filters(self):
+        return {"from_jsonl": from_jsonl, "rollback_target": rollback_target,
+                "breaking_since": breaking_since, "releases_to_prune": releases_to_prune,
+                "good_releases": good_releases, "current_release": current_release,
+                "phase_durations": phase_durations}

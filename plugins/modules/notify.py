@@ -1,0 +1,57 @@
+#!/usr/bin/python
+# SPDX-License-Identifier: Apache-2.0
+# Documentation of the golive.ops.notify action plugin (it runs on the control node only).
+
+DOCUMENTATION = r"""
+---
+module: notify
+short_description: Send a signed deploy event to a webhook (never fails the deploy)
+description:
+  - Runs on the control node (an action plugin; nothing is shipped to a host).
+  - POSTs C({event, deployment, sent_at}) as JSON to O(url), with the headers
+    C(X-Golive-Event) and C(X-Golive-Signature) (C(sha256=) and the hex HMAC-SHA256 of the exact
+    body under O(secret)). Receivers recompute the HMAC over the raw body and compare in constant
+    time.
+  - A refused connection, a timeout or a non-2xx answer is a warning, never a failure.
+version_added: 0.1.0
+author: golive maintainers
+options:
+  url:
+    description: Webhook URL; empty skips the task.
+    type: str
+  secret:
+    description: HMAC key.
+    type: str
+  event:
+    description: The event.
+    type: str
+    choices: [started, succeeded, failed, rolled_back]
+    required: true
+  deployment:
+    description: The deployment record sent as C(deployment).
+    type: dict
+  timeout:
+    description: Seconds the call may take.
+    type: float
+    default: 5
+"""
+
+EXAMPLES = r"""
+- name: Tell the team
+  golive.ops.notify:
+    url: https://hooks.example.com/golive
+    secret: "{{ vault_webhook_secret }}"
+    event: succeeded
+    deployment: "{{ result }}"
+"""
+
+RETURN = r"""
+delivered:
+  description: Whether the webhook answered 2xx.
+  returned: when a URL is set
+  type: bool
+detail:
+  description: The HTTP status or the error.
+  returned: when a URL is set
+  type: str
+"""
