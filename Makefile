@@ -49,7 +49,7 @@ image: venv packages
 	$(GOLIVE) lab image
 
 lint: venv
-	$(VENV)/bin/ruff check src tests plugins
+	$(VENV)/bin/ruff check src tests plugins examples
 	$(VENV)/bin/yamllint -s .
 	$(WITH_ENV) ansible-lint --nocolor
 

@@ -142,7 +142,7 @@ def manifest(version: str, schema: int, fault: str) -> dict:
         migrations.append({"id": path.stem, "breaking": header.strip().endswith("breaking")})
     return {"format": 1, "name": NAME, "version": version, "python": TARGET_PYTHON,
             "schema": schema, "fault": fault, "migrations": migrations,
-            "built_at": datetime.datetime.now(datetime.timezone.utc).strftime(
+            "built_at": datetime.datetime.now(datetime.UTC).strftime(
                 "%Y-%m-%dT%H:%M:%SZ")}
 
 

@@ -37,7 +37,8 @@ def process_alive(pid) -> bool:
 def staleness(holder: dict, controller: str, stale_after: float, now: float,
               alive=process_alive) -> tuple[bool, str]:
     """(stale?, why) of a lock holder, as seen from CONTROLLER."""
-    age = now - float(holder.get("since_epoch") or now)
+    since = holder.get("since_epoch")
+    age = now - float(since) if since is not None else 0.0
     if holder.get("controller") == controller and holder.get("pid"):
         if not alive(holder["pid"]):
             return True, f"its golive process (pid {holder['pid']}) no longer runs on {controller}"

@@ -92,6 +92,20 @@ def breaking_since(history: list[dict], target: str) -> list[dict]:
     return found
 
 
+def restore_point_after(history: list[dict], target: str) -> dict | None:
+    """The first pre-deploy restore point taken by a deploy after TARGET's deploy: the state
+    of the database just before the first migration TARGET's code did not know."""
+    after = False
+    for record in history:
+        if record.get("kind") == "deploy" and record.get("release") == target \
+                and record.get("outcome") == "succeeded":
+            after = True
+            continue
+        if after and record.get("kind") == "deploy" and record.get("restore_point"):
+            return record["restore_point"]
+    return None
+
+
 def releases_to_prune(dirs: list[str], history: list[dict], keep: int,
                       protect: list[str] | None = None) -> list[str]:
     """Release directories to delete: all but the KEEP newest good releases, the protected ones
@@ -117,4 +131,5 @@ class FilterModule:
         return {"from_jsonl": from_jsonl, "rollback_target": rollback_target,
                 "breaking_since": breaking_since, "releases_to_prune": releases_to_prune,
                 "good_releases": good_releases, "current_release": current_release,
-                "phase_durations": phase_durations}
+                "phase_durations": phase_durations,
+                "restore_point_after": restore_point_after}

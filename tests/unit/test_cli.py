@@ -135,17 +135,87 @@ def test_missing_collection(monkeypatch):
     assert "Error: Ansible collection(s) not installed: nosuch.collection" in result.stderr
 
 
-def test_unbuilt_command_says_so():
-    result = invoke(["deploy", "-i", LOCAL_INV, "--json"])
+def test_unbuilt_command_says_so(monkeypatch, tmp_path):
+    monkeypatch.setattr(cli.paths, "playbook", lambda name: tmp_path / f"{name}.yml")
+    result = invoke(["converge", "--only", "app", "-i", LOCAL_INV, "--json"])
     assert result.exit_code == ExitCode.SETUP
-    assert "is not built yet" in result.stderr
+    assert "tier 'app' is not built yet" in result.stderr
     assert json.loads(result.stdout)["status"] == "error"
 
 
-def test_converge_only_unbuilt_tier():
-    result = invoke(["converge", "--only", "app", "-i", LOCAL_INV])
-    assert result.exit_code == ExitCode.SETUP
-    assert "tier 'app' is not built yet" in result.stderr
+def deploy_result(outcome="succeeded", failures=()):
+    return {"id": "x", "kind": "deploy", "outcome": outcome, "version": "2.0.0",
+            "release": "x", "sha256": "ab" * 32, "actor": "alice", "started": "t0",
+            "finished": "t1", "failures": list(failures),
+            "migrations": [{"id": "0002_items_tags", "breaking": False}],
+            "restore_point": {"name": "golive-x", "taken_at": "t0", "dump": "/d", "host": "db1"},
+            "rollback_of": None, "db_restore": None, "broken_lock": None,
+            "hosts": {"web1": {"color": "green", "from_version": "1.0.0", "version": "2.0.0",
+                               "phases_s": {"lock": 0.5, "prepare": 3.0}}}}
+
+
+def fake_release_run(result, exit_code, seen):
+    def run(spec, on_event=None, cancel=None):
+        seen.update(spec.extravars)
+        Path(spec.extravars["golive_report_file"]).write_text(json.dumps({"localhost": {
+            **result, "id": spec.extravars["golive_deploy_id"]}}))
+        hosts = {"web1": HostStats(ok=3, failed=0 if exit_code == 0 else 1)}
+        return runner.RunResult(
+            status="successful" if exit_code == 0 else "failed", exit_code=exit_code,
+            ansible_rc=exit_code, hosts=hosts, failed_tasks=[],
+            artifact_dir=Path("/tmp/golive-x/artifacts"), duration=1.0,
+            playbook=str(spec.playbook), error="")
+    return run
+
+
+def test_deploy_passes_one_id_and_records_the_history(monkeypatch, tmp_path):
+    artifact = tmp_path / "app-2.0.0.tar.gz"
+    artifact.write_bytes(b"x")
+    seen = {}
+    monkeypatch.setattr(runner, "run", fake_release_run(deploy_result(), 0, seen))
+    result = invoke(["deploy", "--artifact", str(artifact), "--serial", "1,100%", "-i",
+                     LOCAL_INV])
+    assert result.exit_code == 0, result.stderr
+    assert seen["app_artifact"] == str(artifact) and seen["app_serial"] == [1, "100%"]
+    assert seen["golive_deploy_id"].count("-") == 1 and seen["golive_pid"] > 0
+    assert f"deploy {seen['golive_deploy_id']}: succeeded, version 2.0.0" in result.stdout
+    assert "migrations applied: 0002_items_tags" in result.stdout
+    history = invoke(["history", "-i", LOCAL_INV, "--json"])
+    records = json.loads(history.stdout)["records"]
+    assert [r["id"] for r in records] == [seen["golive_deploy_id"]]
+    assert records[0]["phases_s"] == {"web1": {"lock": 0.5, "prepare": 3.0}}
+    assert seen["golive_deploy_id"] in invoke(["history", "-i", LOCAL_INV]).stdout
+
+
+def test_a_failed_deploy_is_recorded_and_exits_1(monkeypatch, tmp_path):
+    artifact = tmp_path / "app.tar.gz"
+    artifact.write_bytes(b"x")
+    failure = {"host": "web1", "phase": "start", "msg": "health gate: HTTP 503"}
+    monkeypatch.setattr(runner, "run", fake_release_run(
+        deploy_result("failed", [failure]), 1, {}))
+    result = invoke(["deploy", "--artifact", str(artifact), "-i", LOCAL_INV])
+    assert result.exit_code == 1
+    assert "FAIL web1 in start: health gate: HTTP 503" in result.stdout
+    records = json.loads(invoke(["history", "-i", LOCAL_INV, "--json"]).stdout)["records"]
+    assert records[0]["outcome"] == "failed"
+
+
+@pytest.mark.parametrize("serial", ["0", "1,abc", "150%", "1,,2"])
+def test_bad_serial_is_a_usage_error(tmp_path, serial):
+    artifact = tmp_path / "app.tar.gz"
+    artifact.write_bytes(b"x")
+    result = invoke(["deploy", "--artifact", str(artifact), "--serial", serial, "-i", LOCAL_INV])
+    assert result.exit_code == ExitCode.USAGE and "--serial" in result.stderr
+
+
+def test_db_restore_needs_yes():
+    result = invoke(["rollback", "--db-restore", "-i", LOCAL_INV])
+    assert result.exit_code == ExitCode.USAGE and "add --yes" in result.stderr
+
+
+def test_history_without_records():
+    result = invoke(["history", "-i", LOCAL_INV])
+    assert result.exit_code == 0 and "no deploys recorded" in result.stdout
 
 
 def test_env_exports():
