@@ -8,7 +8,6 @@ import json
 import os
 import threading
 import time
-
 from typing import ClassVar
 
 import pytest
