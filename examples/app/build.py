@@ -10,7 +10,8 @@ dependency for the targets' Python (3.11, manylinux x86_64), so the targets inst
 
 --schema N bundles migrations 0001..N (default: the major version, at most the newest);
 --fault builds a deliberately bad release for the deploy drills ("health": /health answers 503;
-"api5xx": /health passes, /api/items answers 500).
+"api5xx": /health passes, /api/items answers 500); --fault-hosts web2 limits the fault to the
+hosts with those hostnames (a second batch that fails while the canary passed).
 Dependencies are downloaded once into the wheelhouse cache (default ~/.cache/golive/wheelhouse)
 and taken from there afterwards.
 """
@@ -51,6 +52,8 @@ def parse_args(argv):
     parser.add_argument("--version", required=True, help="release version, e.g. 2.0.0")
     parser.add_argument("--schema", type=int, help="bundle migrations 0001..N")
     parser.add_argument("--fault", default="none", choices=FAULTS)
+    parser.add_argument("--fault-hosts", default="",
+                        help="comma-separated hostnames the fault is limited to (default: all)")
     parser.add_argument("--out", type=Path, default=Path("dist"))
     parser.add_argument("--wheelhouse", type=Path,
                         default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
@@ -97,7 +100,8 @@ def record_hash(data: bytes) -> str:
     return f"sha256={digest}"
 
 
-def build_wheel(source: Path, version: str, schema: int, fault: str, into: Path) -> Path:
+def build_wheel(source: Path, version: str, schema: int, fault: str, into: Path,
+                fault_hosts: tuple[str, ...] = ()) -> Path:
     """A pure-Python wheel of the package (py3-none-any), written directly: no build backend is
     needed on the control node. _build.py carries the version, schema level and fault; only
     migrations 0001..schema are included."""
@@ -113,7 +117,7 @@ def build_wheel(source: Path, version: str, schema: int, fault: str, into: Path)
         files[relative] = path.read_bytes()
     files[f"{PACKAGE}/_build.py"] = (
         f"# Written by build.py.\nVERSION = {version!r}\nSCHEMA = {schema}\n"
-        f"FAULT = {fault!r}\n").encode()
+        f"FAULT = {fault!r}\nFAULT_HOSTS = {tuple(fault_hosts)!r}\n").encode()
     dist_info = f"{PACKAGE}-{version}.dist-info"
     requires = "".join(f"Requires-Dist: {r}\n" for r in REQUIREMENTS)
     files[f"{dist_info}/METADATA"] = (
@@ -160,7 +164,9 @@ def main(argv=None) -> int:
     top = f"{NAME}-{args.version}{suffix}"
     artifact = args.out / f"{top}.tar.gz"
     with tempfile.TemporaryDirectory() as tmp:
-        app_wheel = build_wheel(HERE, args.version, args.schema, args.fault, Path(tmp))
+        fault_hosts = tuple(h for h in args.fault_hosts.split(",") if h)
+        app_wheel = build_wheel(HERE, args.version, args.schema, args.fault, Path(tmp),
+                                fault_hosts)
         partial = artifact.with_suffix(".partial")
         with tarfile.open(partial, "w:gz") as tar:
             add_bytes(tar, f"{top}/release.json",

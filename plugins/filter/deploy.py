@@ -126,10 +126,15 @@ def phase_durations(marks: dict, end: float) -> dict:
     return {name: round(stop - start, 3) for (start, name), stop in pairs}
 
 
+def failure_text(failure: dict) -> str:
+    return f"{failure.get('host', '?')} failed in {failure.get('phase', '?')}: " \
+           f"{failure.get('msg', '')}"
+
+
 class FilterModule:
     def filters(self):
         return {"from_jsonl": from_jsonl, "rollback_target": rollback_target,
                 "breaking_since": breaking_since, "releases_to_prune": releases_to_prune,
                 "good_releases": good_releases, "current_release": current_release,
                 "phase_durations": phase_durations,
-                "restore_point_after": restore_point_after}
+                "restore_point_after": restore_point_after, "failure_text": failure_text}

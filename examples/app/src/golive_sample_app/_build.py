@@ -2,3 +2,4 @@
 VERSION = "0.0.0.dev0"
 SCHEMA = 3
 FAULT = "none"
+FAULT_HOSTS = ()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,9 @@ from golive_sample_app import _build
 from golive_sample_app.schema import ItemsSchema
 
 VERSION = _build.VERSION
-FAULT = _build.FAULT
+# A fault limited to some hosts (build.py --fault-hosts) is off on every other host.
+FAULT = _build.FAULT if not _build.FAULT_HOSTS or socket.gethostname() in _build.FAULT_HOSTS \
+    else "none"
 SCHEMA = ItemsSchema(_build.SCHEMA)
 CHECK_TIMEOUT_S = float(os.environ.get("HEALTH_TIMEOUT_S", "2"))
 

@@ -1,0 +1,257 @@
+"""App releases end to end, against the lab, under a bounded load through both web hosts' nginx
+(tests/scripts/http_load.py, 60 requests/s from the control node):
+
+1. v1 then v2 under load: 0 failed requests, v2 served after.
+2. A release failing its health check: exit 1, current untouched, 0 failed requests, history
+   says failed.
+3. A release answering 5xx after the switch: the watch window rolls every switched host back.
+4. golive rollback v2 -> v1 under load: 0 failed requests; wall time reported.
+5. Two deploys at once; a deploy killed with SIGKILL, its stale lock, --force-unlock.
+6. Migration drill: v3's breaking migration refuses a code-only rollback; --db-restore --yes
+   brings schema and data back to the restore point.
+7. Batches: a failing canary leaves web2 alone; a failure in batch 2 reverts the canary.
+
+The tests run in this order and share the lab's state (each one starts from what the previous
+left: the module fixture deploys v1 first).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .app_drill import APP, APP_ROOT, WEB, Load, build, history, served, sh
+from .conftest import ROOT, as_json, golive, leaked
+
+SECRETS = ("lab-app-db-secret", "lab-redis-app-secret", "lab-sentinel-secret")
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    out = tmp_path_factory.mktemp("artifacts")
+    return {name: build(name, out) for name in
+            ("v1", "v2", "v2-health", "v2-api5xx", "v2-web2-health", "v3")}
+
+
+def deploy(artifact, *extra, timeout=900):
+    return golive("deploy", "--artifact", str(artifact), "--json", *extra, timeout=timeout)
+
+
+def result_of(proc):
+    return as_json(proc)["report"]["localhost"]
+
+
+def all_serve(version):
+    states = {h: served(h) for h in WEB}
+    assert all(s["version"] == version for s in states.values()), states
+    return states
+
+
+def db(sql):
+    out = sh("db1", f"sudo -u postgres psql -XAtq -d app -c \"{sql}\"")
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def app_lab(lab, artifacts):
+    """The app tier converged and v1 deployed (from whatever the demo left)."""
+    proc = golive("converge", "--only", "app", "--json")
+    assert proc.returncode == 0, proc.stderr
+    proc = deploy(artifacts["v1"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    all_serve("1.0.0")
+    return artifacts
+
+
+def test_deploy_v2_under_load_fails_no_request(app_lab):
+    with Load(rate=60) as load:
+        time.sleep(3)
+        proc = deploy(app_lab["v2"])
+        time.sleep(2)
+        report = load.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = result_of(proc)
+    print(f"\ndeploy v2 under load: {report['sent']} requests at {report['rate']}/s, "
+          f"{report['failed']} failed, p50 {report['latency_ms']['p50']} ms, "
+          f"p99 {report['latency_ms']['p99']} ms; phases {result['hosts']['web1']['phases_s']}")
+    assert report["rate"] >= 50 and report["sent"] >= 500, report
+    assert report["failed"] == 0, report["failures"]
+    assert set(report["versions"]) == {"1.0.0", "2.0.0"}
+    assert report["versions"]["2.0.0"]["last_t"] > report["versions"]["1.0.0"]["last_t"]
+    states = all_serve("2.0.0")
+    # the old color was stopped after the drain: one color runs per host
+    assert all(len(s["active"]) == 1 for s in states.values()), states
+    assert result["outcome"] == "succeeded" and result["migrations"] == [
+        {"id": "0002_items_tags", "breaking": False}]
+    assert result["restore_point"]["name"] == f"golive-{result['id']}"
+    record = history("web1")[-1]
+    assert record["id"] == result["id"] and record["sha256"] == result["sha256"]
+    assert set(record["phases_s"]) >= {"lock", "checks", "prepare", "start", "switch", "watch"}
+    # shared/.env: 0600, the app's user; no secret in golive's run files
+    mode = sh("web1", f"stat -c '%a %U' {APP_ROOT}/shared/.env").stdout.split()
+    assert mode == ["600", APP]
+    assert leaked(SECRETS) == []
+
+
+def test_a_release_failing_its_health_check_changes_nothing(app_lab):
+    before = {h: served(h) for h in WEB}
+    with Load(rate=60) as load:
+        proc = deploy(app_lab["v2-health"])
+        report = load.stop()
+    assert proc.returncode == 1
+    result = result_of(proc)
+    assert result["outcome"] == "failed"
+    assert {f["phase"] for f in result["failures"]} == {"start"}
+    assert "health gate" in result["failures"][0]["msg"]
+    assert report["failed"] == 0, report["failures"]
+    assert set(report["versions"]) == {"2.0.0"}
+    after = {h: served(h) for h in WEB}
+    assert after == before  # current, upstream, running colors untouched
+    assert history("web1")[-1]["outcome"] == "failed"
+
+
+def test_5xx_after_the_switch_is_rolled_back_on_every_switched_host(app_lab):
+    with Load(rate=60) as load:
+        time.sleep(2)
+        proc = deploy(app_lab["v2-api5xx"], "--serial", "100%")
+        time.sleep(2)
+        report = load.stop()
+    assert proc.returncode == 1
+    result = result_of(proc)
+    assert result["outcome"] == "rolled_back"
+    assert {f["phase"] for f in result["failures"]} == {"watch"}
+    assert "answered 5xx" in result["failures"][0]["msg"]
+    all_serve("2.0.0")
+    bad = report["versions"].get("2.2.0", {})
+    first_fail = min((f["t"] for f in report["failures"]), default=None)
+    back = report["versions"]["2.0.0"]["last_t"]
+    print(f"\n5xx release: {report['failed']} of {report['sent']} requests failed; 2.2.0 served "
+          f"from t={bad.get('first_t')} to t={bad.get('last_t')} s; first failure t={first_fail};"
+          f" v2 served again {round(bad.get('last_t', 0) - bad.get('first_t', 0), 1)} s after "
+          f"the switch")
+    assert report["failed"] >= 1  # the watch window saw them
+    assert bad and bad["last_t"] < back
+
+
+def test_rollback_to_v1_under_load_fails_no_request(app_lab):
+    with Load(rate=60) as load:
+        time.sleep(2)
+        started = time.monotonic()
+        proc = golive("rollback", "--json")
+        wall = time.monotonic() - started
+        time.sleep(2)
+        report = load.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = result_of(proc)
+    switch = max(r["phases_s"].get("switch", 0) for r in result["hosts"].values())
+    print(f"\nrollback v2 -> v1: wall {wall:.1f} s (switch phase {switch:.1f} s); "
+          f"{report['failed']} of {report['sent']} failed")
+    assert result["kind"] == "rollback" and result["version"] == "1.0.0"
+    assert report["failed"] == 0, report["failures"]
+    all_serve("1.0.0")
+    # v2 is bad now: deploy it again (a new release) for the next tests
+    proc = deploy(app_lab["v2"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    all_serve("2.0.0")
+
+
+def test_a_second_deploy_fails_fast_naming_the_holder(app_lab):
+    first = subprocess.Popen([sys.executable, "-m", "golive", "deploy", "--artifact",
+                              str(app_lab["v2"]), "-m", "first"], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(120):
+            if sh("web1", f"test -f {APP_ROOT}/.deploy/lock/holder.json").returncode == 0:
+                break
+            time.sleep(0.5)
+        holder = json.loads(sh("web1", f"cat {APP_ROOT}/.deploy/lock/holder.json").stdout)
+        started = time.monotonic()
+        second = deploy(app_lab["v2"])
+        elapsed = time.monotonic() - started
+        assert second.returncode != 0
+        assert f"deploy lock held by deploy {holder['id']}" in second.stderr
+        assert "message: first" in second.stderr
+        print(f"\nsecond deploy refused in {elapsed:.1f} s")
+    finally:
+        _out, err = first.communicate(timeout=900)
+    assert first.returncode == 0, err[-3000:]
+
+
+def test_a_killed_deploy_leaves_a_stale_lock_that_force_unlock_recovers(app_lab):
+    killed = subprocess.Popen([sys.executable, "-m", "golive", "deploy", "--artifact",
+                               str(app_lab["v1"])], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # kill it while the new color starts on web1 (after prepare, before or during the switch)
+    for _ in range(600):
+        states = {h: served(h) for h in WEB}
+        if any(len(s["active"]) == 2 for s in states.values()):
+            break
+        time.sleep(0.25)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=30)
+    holder = json.loads(sh("web1", f"cat {APP_ROOT}/.deploy/lock/holder.json").stdout)
+    refused = deploy(app_lab["v2"])
+    assert refused.returncode != 0
+    assert f"deploy lock held by deploy {holder['id']}" in refused.stderr
+    assert "stale" in refused.stderr and "--force-unlock" in refused.stderr
+    recovered = deploy(app_lab["v2"], "--force-unlock")
+    assert recovered.returncode == 0, recovered.stderr[-3000:]
+    assert result_of(recovered)["broken_lock"]["id"] == holder["id"]
+    states = all_serve("2.0.0")
+    for state in states.values():  # nothing half-switched: one color runs, nginx points at it
+        assert len(state["active"]) == 1, states
+    assert {r["outcome"] for r in history("web1") if r["id"] == holder["id"]} == {"aborted"}
+
+
+def test_breaking_migration_rollback_needs_db_restore(app_lab):
+    proc = deploy(app_lab["v3"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = result_of(proc)
+    assert result["migrations"] == [{"id": "0003_items_title", "breaking": True}]
+    rows_at_point = int(db("SELECT count(*) FROM items"))
+    db("INSERT INTO items (title) VALUES ('written after v3')")
+    all_serve("3.0.0")
+
+    refused = golive("rollback", "--json")
+    assert refused.returncode == 1
+    assert "refused: breaking migration(s) 0003_items_title" in refused.stderr
+    all_serve("3.0.0")  # nothing changed
+
+    restored = golive("rollback", "--db-restore", "--yes", "--json")
+    assert restored.returncode == 0, restored.stderr[-3000:]
+    done = result_of(restored)
+    print(f"\ndb restore: writes lost from {done['db_restore']['lost_from']} to "
+          f"{done['db_restore']['lost_to']} ({done['db_restore']['lost_window_s']} s)")
+    all_serve("2.0.0")
+    columns = db("SELECT string_agg(column_name, ',' ORDER BY column_name) FROM "
+                 "information_schema.columns WHERE table_name = 'items'")
+    assert columns == "created_at,id,name,tags"
+    assert int(db("SELECT count(*) FROM items")) == rows_at_point
+    assert "0003_items_title" not in db("SELECT string_agg(id, ',') FROM schema_migrations")
+    assert sh("web1", "test -e /etc/nginx/golive/maintenance").returncode == 1
+
+
+def test_a_failing_canary_leaves_web2_alone(app_lab):
+    before = served("web2")
+    proc = deploy(app_lab["v2-health"], "--serial", "1,100%")
+    assert proc.returncode == 1
+    result = result_of(proc)
+    assert [f["host"] for f in result["failures"]] == ["web1"]
+    assert served("web2") == before
+    all_serve("2.0.0")
+
+
+def test_a_failure_in_the_second_batch_reverts_the_canary(app_lab):
+    proc = deploy(app_lab["v2-web2-health"], "--serial", "1,100%")
+    assert proc.returncode == 1
+    result = result_of(proc)
+    assert result["outcome"] == "rolled_back"
+    assert [(f["host"], f["phase"]) for f in result["failures"]] == [("web2", "start")]
+    # web1 had switched (canary) and was put back
+    assert "switch" in result["hosts"]["web1"]["phases_s"]
+    all_serve("2.0.0")
