@@ -40,6 +40,10 @@ PACKAGE = "golive_sample_app"
 FAULTS = ("none", "health", "api5xx")
 REQUIREMENTS = ["gunicorn>=22,<24", "psycopg2-binary>=2.9,<3", "redis>=5,<6"]
 TARGET_PYTHON = "3.11"
+# pip download evaluates environment markers with the control node's Python, not the targets':
+# Debian 12's python3 is 3.11.2, where redis needs async-timeout (python_full_version <
+# "3.11.3"), so the wheelhouse carries it whatever the control node runs.
+WHEELHOUSE_EXTRA = ["async-timeout>=4.0.3"]
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+([.+-][0-9A-Za-z.]+)?$")
 
 
@@ -85,9 +89,11 @@ def target_platform_args() -> list[str]:
 def wheelhouse(cache: Path) -> list[Path]:
     """The dependencies' wheels for the targets, downloaded once into a cache directory keyed by
     the requirements and the platform, and taken from there afterwards (no network)."""
-    key = hashlib.sha256(json.dumps([REQUIREMENTS, target_platform_args()]).encode())
+    key = hashlib.sha256(json.dumps([REQUIREMENTS, WHEELHOUSE_EXTRA,
+                                     target_platform_args()]).encode())
     folder = cache / key.hexdigest()[:16]
-    base = ["download", "-d", str(folder), *target_platform_args(), *REQUIREMENTS]
+    base = ["download", "-d", str(folder), *target_platform_args(), *REQUIREMENTS,
+            *WHEELHOUSE_EXTRA]
     if not (folder / ".complete").exists():
         folder.mkdir(parents=True, exist_ok=True)
         pip(*base)

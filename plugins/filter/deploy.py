@@ -126,6 +126,18 @@ def phase_durations(marks: dict, end: float) -> dict:
     return {name: round(stop - start, 3) for (start, name), stop in pairs}
 
 
+def facts_of(hosts: list[str], hostvars, name: str, default=None) -> list:
+    """[hostvars[h][name] for h in hosts], DEFAULT where a host has no such fact (Jinja's
+    extract and map(attribute) raise on a missing host variable in ansible-core 2.19)."""
+    found = []
+    for host in hosts:
+        try:
+            found.append(hostvars[host][name])
+        except KeyError:
+            found.append(default)
+    return found
+
+
 def failure_text(failure: dict) -> str:
     return f"{failure.get('host', '?')} failed in {failure.get('phase', '?')}: " \
            f"{failure.get('msg', '')}"
@@ -137,4 +149,5 @@ class FilterModule:
                 "breaking_since": breaking_since, "releases_to_prune": releases_to_prune,
                 "good_releases": good_releases, "current_release": current_release,
                 "phase_durations": phase_durations,
-                "restore_point_after": restore_point_after, "failure_text": failure_text}
+                "restore_point_after": restore_point_after, "failure_text": failure_text,
+                "facts_of": facts_of}

@@ -483,8 +483,14 @@ def restore_test_verdict(report: dict[str, Any], as_json: bool,
     return 0, ""
 
 
+PHASE_ORDER = ("lock", "plan", "checks", "prepare", "migrate", "db_restore", "start", "switch",
+               "watch", "finalize", "revert")
+
+
 def _phases(phases: dict[str, Any]) -> str:
-    return " ".join(f"{name} {float(s):.1f}" for name, s in phases.items()) if phases else "-"
+    order = {name: i for i, name in enumerate(PHASE_ORDER)}
+    names = sorted(phases, key=lambda n: (order.get(n, len(order)), n))
+    return " ".join(f"{name} {float(phases[name]):.1f}" for name in names) if phases else "-"
 
 
 def release_verdict(report: dict[str, Any], as_json: bool, wall_s: float | None = None,
