@@ -12,12 +12,15 @@ WITH_ENV = eval "$$($(GOLIVE) env)"; export PATH="$(CURDIR)/$(VENV)/bin:$$PATH";
 .PHONY: demo test setup packages venv image lint unit molecule e2e bench clean lab-down
 
 ## demo: install what is missing, bring the lab up, converge it, take a first full backup and
-## prove it with a restore test, print a status summary
+## prove it with a restore test, build the sample app and deploy it on web1 and web2, print a
+## status summary
 demo: setup
 	$(GOLIVE) lab up
 	$(GOLIVE) converge
 	$(GOLIVE) backup --type full
 	$(GOLIVE) restore-test
+	$(PY) examples/app/build.py --version 1.0.0 --out build/demo
+	$(GOLIVE) deploy --artifact build/demo/golive-sample-app-1.0.0.tar.gz
 	$(GOLIVE) lab status
 
 ## test: static checks, unit tests, then every Molecule scenario (one at a time) beside the

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Filters over the deploy history (one JSON object per line in .deploy/history.jsonl).
 
-A record: {id, kind: deploy|rollback, release, version, outcome, from_release, ...}.
+Records (read by golive.ops.app_state): {id, kind: deploy|rollback, release, version, outcome,
+from_release, ...}.
 - A release is good once a deploy of it succeeded, until a rollback moves away from it (it is
   then bad: a rollback says the release was wrong).
 - The rollback target is the newest good release that went live before the current one first
@@ -10,22 +11,7 @@ A record: {id, kind: deploy|rollback, release, version, outcome, from_release, .
 
 from __future__ import annotations
 
-import json
-
 from ansible.errors import AnsibleFilterError
-
-
-def from_jsonl(text) -> list[dict]:
-    """Records of a history file; a line that is not a JSON object (a torn write) is skipped."""
-    records = []
-    for line in str(text or "").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
 
 
 def bad_releases(history: list[dict]) -> set[str]:
@@ -145,7 +131,7 @@ def failure_text(failure: dict) -> str:
 
 class FilterModule:
     def filters(self):
-        return {"from_jsonl": from_jsonl, "rollback_target": rollback_target,
+        return {"rollback_target": rollback_target,
                 "breaking_since": breaking_since, "releases_to_prune": releases_to_prune,
                 "good_releases": good_releases, "current_release": current_release,
                 "phase_durations": phase_durations,

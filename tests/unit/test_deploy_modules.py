@@ -21,6 +21,7 @@ def m(tmp_path_factory):
                             gate="modules.app_gate", upstream="modules.nginx_upstream",
                             watch="modules.deploy_watch", lock="modules.deploy_lock",
                             lock_action="action.deploy_lock", notify="action.notify",
+                            state="modules.app_state",
                             filters="filter.deploy") as modules:
         yield modules
 
@@ -379,9 +380,27 @@ def test_prune_keeps_current_previous_good_and_protected(m):
     assert pruned == ["v1", "v2", "v3", "v4", "v8"]
 
 
-def test_from_jsonl_skips_torn_lines(m):
+def test_history_parse_skips_torn_lines(m):
     text = json.dumps(rec("v1")) + "\n{\"id\": \"v2\", \"kin\n" + json.dumps(rec("v3")) + "\n"
-    assert [r["id"] for r in m.filters.from_jsonl(text)] == ["v1", "v3"]
+    assert [r["id"] for r in m.state.parse_history(text)] == ["v1", "v3"]
+
+
+@pytest.mark.parametrize(("upstream", "links", "active", "expected"), [
+    # first deploy: nothing runs; nginx points at blue (the nginx role's initial upstream)
+    (["127.0.0.1:8001"], {"blue": "", "green": ""}, {"blue": "inactive", "green": "inactive"},
+     {"live": "", "pointed": "blue", "new": "blue"}),
+    (["127.0.0.1:8001"], {"blue": "r1", "green": ""}, {"blue": "active", "green": "inactive"},
+     {"live": "blue", "pointed": "blue", "new": "green"}),
+    (["127.0.0.1:8002"], {"blue": "r1", "green": "r2"}, {"blue": "active", "green": "active"},
+     {"live": "green", "pointed": "green", "new": "blue"}),
+    # nginx points at a color whose unit died: nothing is live, start there
+    (["127.0.0.1:8002"], {"blue": "r1", "green": "r2"}, {"blue": "active", "green": "failed"},
+     {"live": "", "pointed": "green", "new": "green"}),
+    ([], {"blue": "", "green": ""}, {"blue": "inactive", "green": "inactive"},
+     {"live": "", "pointed": "", "new": "blue"}),
+])
+def test_state_decides_live_and_new_color(m, upstream, links, active, expected):
+    assert m.state.decide(upstream, {"blue": 8001, "green": 8002}, links, active) == expected
 
 
 def test_phase_durations(m):
