@@ -24,11 +24,11 @@ options:
     type: path
     required: true
   unit:
-    description: The template unit's name before C(@), e.g. C(golive-sample-app).
+    description: Name of the template unit before C(@), for example C(golive-sample-app).
     type: str
     required: true
   ports:
-    description: Ports of the colors, C({blue: 8001, green: 8002}).
+    description: "Ports of the colors, for example C({blue: 8001, green: 8002})."
     type: dict
     required: true
   upstream_file:

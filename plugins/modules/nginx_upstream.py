@@ -11,7 +11,8 @@ description:
   - Reads the upstream file that golive's deploys own (C(/etc/nginx/golive/upstream/active.conf),
     written once by golive.ops.nginx) and reports the servers in it.
   - With O(servers), writes the new file next to the old one and renames it over (atomic),
-    runs C(nginx -t), and reloads nginx (a graceful reload: workers finish their requests).
+    runs C(nginx -t), and reloads nginx (a graceful reload, in which workers finish their
+      requests).
     A configuration nginx rejects, or a reload that fails, puts the previous file back; nginx
     keeps serving the previous upstream.
   - With O(verify_url), the switch counts only when that URL (through nginx) then answers with
