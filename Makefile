@@ -67,7 +67,8 @@ e2e: venv image
 	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 tests/e2e
 
 ## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer; Redis failover time;
-## wall time of `golive check` over the lab; restore test vs raw pgbackrest restore
+## wall time of `golive check` over the lab; restore test vs raw pgbackrest restore; deploy and
+## rollback under load (wall time, failed requests, p50/p99 against idle)
 ## (needs `make demo` first)
 bench: venv
 	$(PY) tests/bench/runner_overhead.py
@@ -75,6 +76,7 @@ bench: venv
 	$(PY) tests/bench/cache_failover.py
 	$(PY) tests/bench/check_wall.py
 	$(PY) tests/bench/restore_test.py
+	$(PY) tests/bench/deploy.py
 
 lab-down: venv
 	$(GOLIVE) lab down
