@@ -35,11 +35,13 @@ def sh(host, script, timeout=120):
 
 
 def start_stub(host):
+    """A stand-in app on 8001 (nginx's first upstream), unless something answers there already
+    (the sample app, deployed by the demo, runs on its blue or green port)."""
     podman("exec", container(host), "mkdir", "-p", "/srv/golive-stub")
     assert podman("cp", f"{STUB}/.", f"{container(host)}:/srv/golive-stub/").returncode == 0
-    sh(host, "systemctl is-active -q golive-stub-upstream || systemd-run --unit "
-             "golive-stub-upstream python3 -m http.server 8001 --bind 127.0.0.1 "
-             "--directory /srv/golive-stub")
+    sh(host, "ss -Hltn 'sport = :8001' | grep -q . || systemctl is-active -q golive-stub-upstream"
+             " || systemd-run --unit golive-stub-upstream python3 -m http.server 8001 "
+             "--bind 127.0.0.1 --directory /srv/golive-stub")
 
 
 def pebble_root(tmp_path) -> Path:
