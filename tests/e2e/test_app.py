@@ -255,3 +255,48 @@ def test_a_failure_in_the_second_batch_reverts_the_canary(app_lab):
     # web1 had switched (canary) and was put back
     assert "switch" in result["hosts"]["web1"]["phases_s"]
     all_serve("2.0.0")
+
+
+def test_webhooks_are_signed_and_a_dead_webhook_fails_nothing(app_lab, tmp_path):
+    """A receiver on the control node's loopback (the notifier runs on the control node) gets
+    started and succeeded, each body signed with HMAC-SHA256; a webhook that refuses
+    connections only warns."""
+    import hashlib
+    import hmac
+    import http.server
+    import threading
+
+    secret = "e2e-webhook-secret-0123456789"
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers["X-Golive-Event"], self.headers["X-Golive-Signature"],
+                             body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        proc = deploy(app_lab["v2"], "-e",
+                      f"app_notify_url=http://127.0.0.1:{server.server_address[1]}/hook",
+                      "-e", f"app_notify_secret={secret}")
+    finally:
+        server.shutdown()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [event for event, _, _ in received] == ["started", "succeeded"]
+    for event, signature, body in received:
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        assert signature == f"sha256={expected}"
+        assert json.loads(body)["event"] == event
+    assert secret not in proc.stdout + proc.stderr and leaked([secret]) == []
+
+    dead = deploy(app_lab["v2"], "-e", "app_notify_url=http://127.0.0.1:9/hook",
+                  "-e", f"app_notify_secret={secret}")
+    assert dead.returncode == 0, dead.stderr[-3000:]
