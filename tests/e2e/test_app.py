@@ -283,10 +283,12 @@ def test_webhooks_are_signed_and_a_dead_webhook_fails_nothing(app_lab, tmp_path)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    live = tmp_path / "webhook.yml"  # as a vaulted file would carry it: by path, never copied
+    live.write_text(f"app_notify_url: http://127.0.0.1:{server.server_address[1]}/hook\n"
+                    f"app_notify_secret: {secret}\n")
+    live.chmod(0o600)
     try:
-        proc = deploy(app_lab["v2"], "-e",
-                      f"app_notify_url=http://127.0.0.1:{server.server_address[1]}/hook",
-                      "-e", f"app_notify_secret={secret}")
+        proc = deploy(app_lab["v2"], "-e", f"@{live}")
     finally:
         server.shutdown()
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -297,6 +299,7 @@ def test_webhooks_are_signed_and_a_dead_webhook_fails_nothing(app_lab, tmp_path)
         assert json.loads(body)["event"] == event
     assert secret not in proc.stdout + proc.stderr and leaked([secret]) == []
 
-    dead = deploy(app_lab["v2"], "-e", "app_notify_url=http://127.0.0.1:9/hook",
-                  "-e", f"app_notify_secret={secret}")
+    dead_file = tmp_path / "dead-webhook.yml"
+    dead_file.write_text(f"app_notify_url: http://127.0.0.1:9/hook\napp_notify_secret: {secret}\n")
+    dead = deploy(app_lab["v2"], "-e", f"@{dead_file}")
     assert dead.returncode == 0, dead.stderr[-3000:]
