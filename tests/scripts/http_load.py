@@ -6,8 +6,9 @@
 
 Requests go round-robin over the targets, RATE per second in all, each on a new connection (as
 separate clients make them), certificate not verified (Pebble's root changes at each restart).
-Paths: "/" and "/health" alternately, and /api/items every API_EVERY-th request (the lab's
-nginx limits /api/ to 50 a minute per client address). It stops after SECONDS, on SIGTERM, or
+Paths, per target: "/" and "/health" alternately, and /api/items every API_EVERY-th request
+(the lab's nginx limits /api/ to 50 a minute per client address: at 60/s over two targets and
+the default 64, each gets 28 a minute). It stops after SECONDS, on SIGTERM, or
 when STOP_FILE appears, then prints one JSON object:
 
   sent, ok, failed (non-2xx or no answer), rate, by_status, latency_ms {p50, p99, max},
@@ -57,9 +58,11 @@ class Load:
                                                   urllib.request.HTTPSHandler(context=context))
 
     def path(self, n: int) -> str:
-        if self.api_every and n % self.api_every == self.api_every - 1:
+        # each target's own sequence (round-robin would send every API request to one target)
+        k = n // len(self.targets)
+        if self.api_every and k % self.api_every == self.api_every - 1:
             return "/api/items?limit=5"
-        return "/health" if n % 2 else "/"
+        return "/health" if k % 2 else "/"
 
     def one(self, n: int, start: float) -> None:
         target = self.targets[n % len(self.targets)]
