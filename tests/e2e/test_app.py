@@ -12,7 +12,8 @@
 7. Batches: a failing canary leaves web2 alone; a failure in batch 2 reverts the canary.
 
 The tests run in this order and share the lab's state (each one starts from what the previous
-left: the module fixture deploys v1 first).
+left: the module fixture deploys v1 first). Deploys whose subject is not the batches (webhooks,
+locks, migrations) pass `--serial 100%`: one batch, one watch window.
 """
 
 import json
@@ -156,20 +157,66 @@ def test_rollback_to_v1_under_load_fails_no_request(app_lab):
     assert result["kind"] == "rollback" and result["version"] == "1.0.0"
     assert report["failed"] == 0, report["failures"]
     all_serve("1.0.0")
-    # v2 is bad now: deploy it again (a new release) for the next tests
-    proc = deploy(app_lab["v2"])
+
+
+def test_webhooks_are_signed(app_lab, tmp_path):
+    """A receiver on the control node's loopback (the notifier runs on the control node) gets
+    started and succeeded, each body signed with HMAC-SHA256 (a webhook that refuses
+    connections is in the next test: it must fail nothing)."""
+    import hashlib
+    import hmac
+    import http.server
+    import threading
+
+    secret = "e2e-webhook-secret-0123456789"
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers["X-Golive-Event"], self.headers["X-Golive-Signature"],
+                             body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    live = tmp_path / "webhook.yml"  # as a vaulted file would carry it: by path, never copied
+    live.write_text(f"app_notify_url: http://127.0.0.1:{server.server_address[1]}/hook\n"
+                    f"app_notify_secret: {secret}\n")
+    live.chmod(0o600)
+    try:
+        proc = deploy(app_lab["v2"], "--serial", "100%", "-e", f"@{live}")
+    finally:
+        server.shutdown()
     assert proc.returncode == 0, proc.stderr[-3000:]
-    all_serve("2.0.0")
+    assert [event for event, _, _ in received] == ["started", "succeeded"]
+    for event, signature, body in received:
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        assert signature == f"sha256={expected}"
+        assert json.loads(body)["event"] == event
+    assert secret not in proc.stdout + proc.stderr and leaked([secret]) == []
+    all_serve("2.0.0")  # v2 again after the rollback, as a new release, for the tests below
 
 
-def test_a_second_deploy_fails_fast_naming_the_holder(app_lab):
+def test_a_second_deploy_fails_fast_naming_the_holder_and_a_dead_webhook_fails_nothing(
+        app_lab, tmp_path):
+    dead = tmp_path / "dead-webhook.yml"  # nothing listens on port 9 of the loopback
+    dead.write_text("app_notify_url: http://127.0.0.1:9/hook\n"
+                    "app_notify_secret: e2e-dead-webhook-secret-0123\n")
     first = subprocess.Popen([sys.executable, "-m", "golive", "deploy", "--artifact",
-                              str(app_lab["v2"]), "-m", "first"], cwd=ROOT,
+                              str(app_lab["v2"]), "-m", "first", "-e", f"@{dead}",
+                              "--serial", "100%"], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(120):
             if sh("web1", f"test -f {APP_ROOT}/.deploy/lock/holder.json").returncode == 0:
                 break
+            assert first.poll() is None, first.communicate()[1][-3000:]  # it ended early
             time.sleep(0.5)
         holder = json.loads(sh("web1", f"cat {APP_ROOT}/.deploy/lock/holder.json").stdout)
         started = time.monotonic()
@@ -181,7 +228,9 @@ def test_a_second_deploy_fails_fast_naming_the_holder(app_lab):
         print(f"\nsecond deploy refused in {elapsed:.1f} s")
     finally:
         _out, err = first.communicate(timeout=900)
-    assert first.returncode == 0, err[-3000:]
+    assert first.returncode == 0, err[-3000:]  # its webhook refused every event: a warning only
+    assert "e2e-dead-webhook-secret-0123" not in err
+    all_serve("2.0.0")
 
 
 def test_a_killed_deploy_leaves_a_stale_lock_that_force_unlock_recovers(app_lab):
@@ -201,7 +250,7 @@ def test_a_killed_deploy_leaves_a_stale_lock_that_force_unlock_recovers(app_lab)
     assert refused.returncode != 0
     assert f"deploy lock held by deploy {holder['id']}" in refused.stderr
     assert "stale" in refused.stderr and "--force-unlock" in refused.stderr
-    recovered = deploy(app_lab["v2"], "--force-unlock")
+    recovered = deploy(app_lab["v2"], "--force-unlock", "--serial", "100%")
     assert recovered.returncode == 0, recovered.stderr[-3000:]
     assert result_of(recovered)["broken_lock"]["id"] == holder["id"]
     states = all_serve("2.0.0")
@@ -211,7 +260,7 @@ def test_a_killed_deploy_leaves_a_stale_lock_that_force_unlock_recovers(app_lab)
 
 
 def test_breaking_migration_rollback_needs_db_restore(app_lab):
-    proc = deploy(app_lab["v3"])
+    proc = deploy(app_lab["v3"], "--serial", "100%")
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = result_of(proc)
     assert result["migrations"] == [{"id": "0003_items_title", "breaking": True}]
@@ -257,51 +306,3 @@ def test_a_failure_in_the_second_batch_reverts_the_canary(app_lab):
     # web1 had switched (canary) and was put back
     assert "switch" in result["hosts"]["web1"]["phases_s"]
     all_serve("2.0.0")
-
-
-def test_webhooks_are_signed_and_a_dead_webhook_fails_nothing(app_lab, tmp_path):
-    """A receiver on the control node's loopback (the notifier runs on the control node) gets
-    started and succeeded, each body signed with HMAC-SHA256; a webhook that refuses
-    connections only warns."""
-    import hashlib
-    import hmac
-    import http.server
-    import threading
-
-    secret = "e2e-webhook-secret-0123456789"
-    received = []
-
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.headers["X-Golive-Event"], self.headers["X-Golive-Signature"],
-                             body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    live = tmp_path / "webhook.yml"  # as a vaulted file would carry it: by path, never copied
-    live.write_text(f"app_notify_url: http://127.0.0.1:{server.server_address[1]}/hook\n"
-                    f"app_notify_secret: {secret}\n")
-    live.chmod(0o600)
-    try:
-        proc = deploy(app_lab["v2"], "-e", f"@{live}")
-    finally:
-        server.shutdown()
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert [event for event, _, _ in received] == ["started", "succeeded"]
-    for event, signature, body in received:
-        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        assert signature == f"sha256={expected}"
-        assert json.loads(body)["event"] == event
-    assert secret not in proc.stdout + proc.stderr and leaked([secret]) == []
-
-    dead_file = tmp_path / "dead-webhook.yml"
-    dead_file.write_text(f"app_notify_url: http://127.0.0.1:9/hook\napp_notify_secret: {secret}\n")
-    dead = deploy(app_lab["v2"], "-e", f"@{dead_file}")
-    assert dead.returncode == 0, dead.stderr[-3000:]
