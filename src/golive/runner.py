@@ -286,6 +286,19 @@ def redact_command_artifact(artifact_dir: Path) -> None:
     os.replace(tmp, command_file)
 
 
+@contextmanager
+def run_tmpdir(private_dir: Path) -> Iterator[Path]:
+    """TMPDIR for the run's processes on the control node, removed after it: a module killed
+    mid-way (Ctrl-C, a deploy's SIGKILL, a timeout) cannot run its own cleanup, and would leave
+    its AnsiballZ payload directory in /tmp."""
+    tmpdir = private_dir / "tmp"
+    tmpdir.mkdir(mode=0o700)
+    try:
+        yield tmpdir
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
 def build_cmdline(spec: RunSpec, secrets_file: Path | None) -> str:
     args = []
     if spec.check:
@@ -309,7 +322,8 @@ def run(spec: RunSpec, on_event: Callable[[Event], None] | None = None,
     collector = EventCollector(on_event)
     cancel = cancel or threading.Event()
     started = time.monotonic()
-    with secret_vars_file(spec.secret_vars) as secrets_file, sigint_cancels(cancel):
+    with secret_vars_file(spec.secret_vars) as secrets_file, sigint_cancels(cancel), \
+            run_tmpdir(private_dir) as tmpdir:
         runner = ansible_runner.run(
             private_data_dir=str(private_dir),
             ident=ident,
@@ -320,7 +334,7 @@ def run(spec: RunSpec, on_event: Callable[[Event], None] | None = None,
             extravars=dict(spec.extravars) or None,
             cmdline=build_cmdline(spec, secrets_file) or None,
             tags=spec.tags,
-            envvars=run_env(),
+            envvars={**run_env(), "TMPDIR": str(tmpdir)},
             suppress_env_files=True,
             quiet=True,
             event_handler=collector,

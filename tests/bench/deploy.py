@@ -50,8 +50,11 @@ def line(name: str, wall: float | None, report: dict) -> str:
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-    out = Path(tempfile.mkdtemp(prefix="golive-bench-"))
-    artifact = build("v2", out)
+    with tempfile.TemporaryDirectory(prefix="golive-bench-") as out:
+        bench(rounds, build("v2", Path(out)))
+
+
+def bench(rounds: int, artifact: Path) -> None:
     with Load(rate=RATE, seconds=20) as load:
         time.sleep(20)
         idle = load.stop()

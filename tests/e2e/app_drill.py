@@ -5,6 +5,7 @@ and read what each web host runs."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -97,3 +98,4 @@ class Load:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        shutil.rmtree(self.stop_file.parent, ignore_errors=True)

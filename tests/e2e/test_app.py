@@ -2,18 +2,21 @@
 (tests/scripts/http_load.py, 60 requests/s from the control node):
 
 1. v1 then v2 under load: 0 failed requests, v2 served after.
-2. A release failing its health check: exit 1, current untouched, 0 failed requests, history
-   says failed.
+2. A release failing its health check, on the canary (web1, the default batches): exit 1,
+   current untouched on both hosts (web2 never touched), 0 failed requests, history says failed.
 3. A release answering 5xx after the switch: the watch window rolls every switched host back.
 4. golive rollback v2 -> v1 under load: 0 failed requests; wall time reported.
-5. Two deploys at once; a deploy killed with SIGKILL, its stale lock, --force-unlock.
+5. Two deploys at once (the first one also proves the signed webhooks); a deploy killed with
+   SIGKILL, its stale lock, --force-unlock (whose webhook is dead: a warning only).
 6. Migration drill: v3's breaking migration refuses a code-only rollback; --db-restore --yes
    brings schema and data back to the restore point.
-7. Batches: a failing canary leaves web2 alone; a failure in batch 2 reverts the canary.
+7. Batches: a failing canary leaves web2 alone (point 2); a failure in batch 2 reverts the
+   canary.
 
 The tests run in this order and share the lab's state (each one starts from what the previous
-left: the module fixture deploys v1 first). Deploys whose subject is not the batches (webhooks,
-locks, migrations) pass `--serial 100%`: one batch, one watch window.
+left: the module fixture starts from v1 on migration 0001, as the demo leaves it, and deploys it
+itself from anything else). Deploys whose subject is not the batches (webhooks, locks,
+migrations) pass `--serial 100%`: one batch, one watch window.
 """
 
 import json
@@ -58,15 +61,27 @@ def db(sql):
     return out.stdout.strip()
 
 
+def on_fresh_v1() -> bool:
+    """What `make demo` leaves: v1 served by one color on every web host, and only migration
+    0001 applied (the drills below expect 0002 to be pending)."""
+    applied = sh("db1", "sudo -u postgres psql -XAtq -d app -c "
+                 "\"SELECT string_agg(id, ',' ORDER BY id) FROM schema_migrations\"")
+    if applied.returncode != 0 or applied.stdout.strip() != "0001_items":
+        return False
+    return all(s["version"] == "1.0.0" and len(s["active"]) == 1
+               for s in (served(h) for h in WEB))
+
+
 @pytest.fixture(scope="module")
 def app_lab(lab, artifacts):
-    """The app tier converged and v1 deployed on an empty schema (from whatever the demo or an
-    earlier run left: the drills below expect migration 0002 to be pending)."""
+    """The app tier converged, v1 served on migration 0001: as the demo left it, or deployed
+    afresh on an empty schema from whatever an earlier run left."""
     proc = golive("converge", "--only", "app", "--json")
     assert proc.returncode == 0, proc.stderr
-    db("DROP TABLE IF EXISTS items, schema_migrations")
-    proc = deploy(artifacts["v1"])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    if not on_fresh_v1():
+        db("DROP TABLE IF EXISTS items, schema_migrations")
+        proc = deploy(artifacts["v1"])
+        assert proc.returncode == 0, proc.stderr[-3000:]
     all_serve("1.0.0")
     return artifacts
 
@@ -101,20 +116,21 @@ def test_deploy_v2_under_load_fails_no_request(app_lab):
     assert leaked(SECRETS) == []
 
 
-def test_a_release_failing_its_health_check_changes_nothing(app_lab):
+def test_a_release_failing_its_health_check_on_the_canary_changes_nothing(app_lab):
     before = {h: served(h) for h in WEB}
     with Load(rate=60) as load:
-        proc = deploy(app_lab["v2-health"])
+        proc = deploy(app_lab["v2-health"], "--serial", "1,100%")  # web1 is the canary
         report = load.stop()
     assert proc.returncode == 1
     result = result_of(proc)
     assert result["outcome"] == "failed"
-    assert {f["phase"] for f in result["failures"]} == {"start"}
+    assert [(f["host"], f["phase"]) for f in result["failures"]] == [("web1", "start")]
+    assert "prepare" not in result["hosts"]["web2"]["phases_s"]  # web2's batch never ran
     assert "health gate" in result["failures"][0]["msg"]
     assert report["failed"] == 0, report["failures"]
     assert set(report["versions"]) == {"2.0.0"}
     after = {h: served(h) for h in WEB}
-    assert after == before  # current, upstream, running colors untouched
+    assert after == before  # current, upstream, running colors untouched, web2 included
     assert history("web1")[-1]["outcome"] == "failed"
 
 
@@ -159,81 +175,86 @@ def test_rollback_to_v1_under_load_fails_no_request(app_lab):
     all_serve("1.0.0")
 
 
-def test_webhooks_are_signed(app_lab, tmp_path):
-    """A receiver on the control node's loopback (the notifier runs on the control node) gets
-    started and succeeded, each body signed with HMAC-SHA256 (a webhook that refuses
-    connections is in the next test: it must fail nothing)."""
+class Webhook:
+    """A receiver on the control node's loopback (the notifier runs on the control node); the
+    settings go to the deploy in a 0600 vars file, by path, as a vaulted file would."""
+
+    def __init__(self, tmp_path, secret):
+        import http.server
+        import threading
+
+        self.secret, self.received = secret, []
+        received = self.received
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.headers["X-Golive-Event"],
+                                 self.headers["X-Golive-Signature"], body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.vars = tmp_path / "webhook.yml"
+        self.vars.write_text(f"app_notify_url: http://127.0.0.1:{self.server.server_address[1]}"
+                             f"/hook\napp_notify_secret: {secret}\n")
+        self.vars.chmod(0o600)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_second_deploy_fails_fast_naming_the_holder_and_webhooks_are_signed(app_lab, tmp_path):
+    """The first deploy brings v2 back after the rollback test, with a webhook: started and
+    succeeded arrive, each body signed with HMAC-SHA256. A second deploy meanwhile is refused,
+    naming the first one's lock."""
     import hashlib
     import hmac
-    import http.server
-    import threading
 
-    secret = "e2e-webhook-secret-0123456789"
-    received = []
-
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.headers["X-Golive-Event"], self.headers["X-Golive-Signature"],
-                             body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    live = tmp_path / "webhook.yml"  # as a vaulted file would carry it: by path, never copied
-    live.write_text(f"app_notify_url: http://127.0.0.1:{server.server_address[1]}/hook\n"
-                    f"app_notify_secret: {secret}\n")
-    live.chmod(0o600)
+    hook = Webhook(tmp_path, "e2e-webhook-secret-0123456789")
     try:
-        proc = deploy(app_lab["v2"], "--serial", "100%", "-e", f"@{live}")
+        first = subprocess.Popen([sys.executable, "-m", "golive", "deploy", "--artifact",
+                                  str(app_lab["v2"]), "-m", "first", "-e", f"@{hook.vars}",
+                                  "--serial", "100%"], cwd=ROOT,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            for _ in range(120):
+                if sh("web1", f"test -f {APP_ROOT}/.deploy/lock/holder.json").returncode == 0:
+                    break
+                assert first.poll() is None, first.communicate()[1][-3000:]  # it ended early
+                time.sleep(0.5)
+            holder = json.loads(sh("web1", f"cat {APP_ROOT}/.deploy/lock/holder.json").stdout)
+            started = time.monotonic()
+            second = deploy(app_lab["v2"])
+            elapsed = time.monotonic() - started
+            assert second.returncode != 0
+            assert f"deploy lock held by deploy {holder['id']}" in second.stderr
+            assert "message: first" in second.stderr
+            print(f"\nsecond deploy refused in {elapsed:.1f} s")
+        finally:
+            out, err = first.communicate(timeout=900)
     finally:
-        server.shutdown()
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert [event for event, _, _ in received] == ["started", "succeeded"]
-    for event, signature, body in received:
-        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        hook.close()
+    assert first.returncode == 0, err[-3000:]
+    assert [event for event, _, _ in hook.received] == ["started", "succeeded"]
+    for event, signature, body in hook.received:
+        expected = hmac.new(hook.secret.encode(), body, hashlib.sha256).hexdigest()
         assert signature == f"sha256={expected}"
         assert json.loads(body)["event"] == event
-    assert secret not in proc.stdout + proc.stderr and leaked([secret]) == []
-    all_serve("2.0.0")  # v2 again after the rollback, as a new release, for the tests below
-
-
-def test_a_second_deploy_fails_fast_naming_the_holder_and_a_dead_webhook_fails_nothing(
-        app_lab, tmp_path):
-    dead = tmp_path / "dead-webhook.yml"  # nothing listens on port 9 of the loopback
-    dead.write_text("app_notify_url: http://127.0.0.1:9/hook\n"
-                    "app_notify_secret: e2e-dead-webhook-secret-0123\n")
-    first = subprocess.Popen([sys.executable, "-m", "golive", "deploy", "--artifact",
-                              str(app_lab["v2"]), "-m", "first", "-e", f"@{dead}",
-                              "--serial", "100%"], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        for _ in range(120):
-            if sh("web1", f"test -f {APP_ROOT}/.deploy/lock/holder.json").returncode == 0:
-                break
-            assert first.poll() is None, first.communicate()[1][-3000:]  # it ended early
-            time.sleep(0.5)
-        holder = json.loads(sh("web1", f"cat {APP_ROOT}/.deploy/lock/holder.json").stdout)
-        started = time.monotonic()
-        second = deploy(app_lab["v2"])
-        elapsed = time.monotonic() - started
-        assert second.returncode != 0
-        assert f"deploy lock held by deploy {holder['id']}" in second.stderr
-        assert "message: first" in second.stderr
-        print(f"\nsecond deploy refused in {elapsed:.1f} s")
-    finally:
-        _out, err = first.communicate(timeout=900)
-    assert first.returncode == 0, err[-3000:]  # its webhook refused every event: a warning only
-    assert "e2e-dead-webhook-secret-0123" not in err
+    assert hook.secret not in out + err and leaked([hook.secret]) == []
     all_serve("2.0.0")
 
 
-def test_a_killed_deploy_leaves_a_stale_lock_that_force_unlock_recovers(app_lab):
+def test_a_killed_deploy_leaves_a_stale_lock_that_force_unlock_recovers(app_lab, tmp_path):
+    """A deploy killed mid-way leaves its lock: the next deploy calls it stale and names
+    --force-unlock, which recovers. The recovering deploy's webhook refuses connections (nothing
+    listens on port 9 of the loopback): it fails nothing, and its secret stays out of the
+    output."""
     killed = subprocess.Popen([sys.executable, "-m", "golive", "deploy", "--artifact",
                                str(app_lab["v1"])], cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -250,8 +271,12 @@ def test_a_killed_deploy_leaves_a_stale_lock_that_force_unlock_recovers(app_lab)
     assert refused.returncode != 0
     assert f"deploy lock held by deploy {holder['id']}" in refused.stderr
     assert "stale" in refused.stderr and "--force-unlock" in refused.stderr
-    recovered = deploy(app_lab["v2"], "--force-unlock", "--serial", "100%")
+    dead = tmp_path / "dead-webhook.yml"
+    dead.write_text("app_notify_url: http://127.0.0.1:9/hook\n"
+                    "app_notify_secret: e2e-dead-webhook-secret-0123\n")
+    recovered = deploy(app_lab["v2"], "--force-unlock", "--serial", "100%", "-e", f"@{dead}")
     assert recovered.returncode == 0, recovered.stderr[-3000:]
+    assert "e2e-dead-webhook-secret-0123" not in recovered.stdout + recovered.stderr
     assert result_of(recovered)["broken_lock"]["id"] == holder["id"]
     states = all_serve("2.0.0")
     for state in states.values():  # nothing half-switched: one color runs, nginx points at it
@@ -285,16 +310,6 @@ def test_breaking_migration_rollback_needs_db_restore(app_lab):
     assert int(db("SELECT count(*) FROM items")) == rows_at_point
     assert "0003_items_title" not in db("SELECT string_agg(id, ',') FROM schema_migrations")
     assert sh("web1", "test -e /etc/nginx/golive/maintenance").returncode == 1
-
-
-def test_a_failing_canary_leaves_web2_alone(app_lab):
-    before = served("web2")
-    proc = deploy(app_lab["v2-health"], "--serial", "1,100%")
-    assert proc.returncode == 1
-    result = result_of(proc)
-    assert [f["host"] for f in result["failures"]] == ["web1"]
-    assert served("web2") == before
-    all_serve("2.0.0")
 
 
 def test_a_failure_in_the_second_batch_reverts_the_canary(app_lab):

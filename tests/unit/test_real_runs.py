@@ -92,8 +92,13 @@ def ansible_processes(marker: str) -> list[int]:
     return found
 
 
-def test_sigint_cancels_and_leaves_no_ansible_process(state_dir):
-    env = {**os.environ, "GOLIVE_STATE_DIR": str(state_dir)}
+def test_sigint_cancels_and_leaves_no_ansible_process(state_dir, tmp_path):
+    """Ctrl-C leaves no ansible process and no temporary file: the killed module's AnsiballZ
+    payload directory went to the run's own TMPDIR, removed after the run (golive's own TMPDIR
+    is watched here)."""
+    outer_tmp = tmp_path / "tmp"
+    outer_tmp.mkdir()
+    env = {**os.environ, "GOLIVE_STATE_DIR": str(state_dir), "TMPDIR": str(outer_tmp)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "golive", "run", str(FIXTURES / "sleep.yml"), "-i", str(LOCAL),
          "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -117,6 +122,8 @@ def test_sigint_cancels_and_leaves_no_ansible_process(state_dir):
         time.sleep(0.2)
     assert ansible_processes("fixtures/sleep.yml") == []
     assert ansible_processes("sleep 3171") == []
+    assert list(outer_tmp.iterdir()) == []
+    assert list((state_dir / "runs").glob("*/tmp")) == []
 
 
 def test_events_arrive_while_the_run_is_going(state_dir):
