@@ -74,10 +74,13 @@ options:
     default: 0
   max_lag_bytes:
     description:
-      - A replica is caught up when the master's C(master_repl_offset) minus the replica's
-        acknowledged offset is at most this.
-      - With V(0), give O(wait_timeout) a few seconds, since the master's periodic PING to its
-        replicas advances the offset until they acknowledge it (once a second).
+      - A replica is caught up when its acknowledged offset is at most this many bytes short of
+        the master's C(master_repl_offset) at the first look: it has every write made before
+        the module started looking.
+      - The first look is the reference because the master's offset never rests while
+        Sentinels run (their hello messages every 2 seconds, the master's PING to its
+        replicas), and replicas acknowledge once a second: waiting for the current offset
+        itself can take many seconds with V(0).
     type: int
     default: 0
   wait_timeout:
@@ -403,18 +406,22 @@ def replication_state(info: dict[str, str]) -> dict:
     }
 
 
-def caught_up(replica: dict, max_lag_bytes: int) -> bool:
-    return (
-        replica["state"] == "online"
-        and replica["lag_bytes"] is not None
-        and replica["lag_bytes"] <= max_lag_bytes
-    )
+def short_of(replica: dict, target: int | None) -> int | None:
+    if target is None or replica["offset"] is None:
+        return None
+    return max(target - replica["offset"], 0)
 
 
 def node_problems(
-    node: dict, address: str, expect_role: str, min_replicas: int, max_lag_bytes: int
+    node: dict,
+    address: str,
+    expect_role: str,
+    min_replicas: int,
+    max_lag_bytes: int,
+    since_offset: int | None = None,
 ) -> list[str]:
-    """Problems of a node's replication_state()."""
+    """Problems of a node's replication_state(). On a master, replicas are measured against
+    SINCE_OFFSET (the master's offset at the first look) when given, else the current one."""
     where = f"redis {address}"
     role = node["role"]
     if role is None:
@@ -430,17 +437,25 @@ def node_problems(
             problems.append(f"{where}: full sync from master {master} in progress")
         return problems
 
-    good = [item for item in node["replicas"] if caught_up(item, max_lag_bytes)]
+    target = node["master_repl_offset"]
+    if since_offset is not None and target is not None:
+        target = min(since_offset, target)  # lower: the master restarted meanwhile
+    measured = [(item, short_of(item, target)) for item in node["replicas"]]
+    good = [
+        item
+        for item, short in measured
+        if item["state"] == "online" and short is not None and short <= max_lag_bytes
+    ]
     if len(good) < min_replicas:
         others = [
             f"{format_address(item['ip'], item['port'])} {item['state']}"
-            + ("" if item["lag_bytes"] is None else f", {item['lag_bytes']} bytes behind")
-            for item in node["replicas"]
+            + ("" if short is None else f", {short} bytes behind")
+            for item, short in measured
             if item not in good
         ]
         problems.append(
             f"{where}: {len(good)} of {min_replicas} required replicas caught up (online and at "
-            f"most {max_lag_bytes} bytes behind offset {node['master_repl_offset']}): "
+            f"most {max_lag_bytes} bytes behind offset {target}): "
             + ("; ".join(others) or "no replica connected")
         )
     return problems
@@ -551,8 +566,12 @@ def empty_node() -> dict:
     return {**dict.fromkeys(NODE_FIELDS), "replicas": []}
 
 
-def look(params: dict, kwargs: dict, connect_fn) -> tuple[dict, list[str]]:
-    """One look at the node and the Sentinels: (state, problems)."""
+def look(
+    params: dict, kwargs: dict, connect_fn, first: dict | None = None
+) -> tuple[dict, list[str]]:
+    """One look at the node and the Sentinels: (state, problems). FIRST keeps the master's
+    offset of the first look across the looks of one wait."""
+    first = {} if first is None else first
     timeout = params["connect_timeout"]
     master_name = params["master_name"]
     problems = []
@@ -564,12 +583,15 @@ def look(params: dict, kwargs: dict, connect_fn) -> tuple[dict, list[str]]:
         except RedisError as exc:
             problems.append(f"redis {address}: {exc.message}")
         else:
+            if node["role"] == "master" and node["master_repl_offset"] is not None:
+                first.setdefault("offset", node["master_repl_offset"])
             problems += node_problems(
                 node,
                 address,
                 params["expect_role"],
                 params["min_replicas"],
                 params["max_lag_bytes"],
+                first.get("offset"),
             )
 
     entries = []
@@ -593,8 +615,9 @@ def look(params: dict, kwargs: dict, connect_fn) -> tuple[dict, list[str]]:
 
 def run(params: dict, kwargs: dict, connect_fn, clock, sleep) -> dict:
     """Look (polling if asked) and return the module's result data."""
+    first: dict = {}
     state, problems, waited = poll(
-        lambda: look(params, kwargs, connect_fn), params["wait_timeout"], clock, sleep
+        lambda: look(params, kwargs, connect_fn, first), params["wait_timeout"], clock, sleep
     )
     return {
         "changed": False,

@@ -909,6 +909,37 @@ def test_replication_waits_until_ok_on_the_third_look(replication, network, ansi
     assert len(network.clients) == 3  # a new connection per look
 
 
+def test_replicas_are_measured_against_the_first_looks_offset(
+    replication, network, ansible_module
+):
+    """Sentinels' hellos move the master's offset on between looks: a replica that acknowledged
+    the first look's offset has every write made before the wait, and that is enough."""
+    first = master_info(("10.0.0.22", "online", 990, 1), offset=1000)
+    moved_on = master_info(("10.0.0.22", "online", 1000, 0), offset=1100)
+    network.add("localhost", 6379, FakeServer(info=Replies([first, moved_on])))
+    clock = FakeClock()
+    failed, result = run_main(
+        replication, {"min_replicas": 1, "wait_timeout": 30}, clock=clock, sleep=clock.sleep
+    )
+    assert not failed
+    assert clock.sleeps == [0.5]
+    assert result["replicas"][0]["lag_bytes"] == 100  # reported against the current offset
+
+
+def test_a_replica_short_of_the_first_offset_is_named_with_it(utils, replication):
+    state = master_state(utils, replication, ("a", "online", 1050, 0), offset=1200)
+    assert replication.node_problems(state, "m1:6379", "any", 1, 0, 1000) == []
+    assert replication.node_problems(state, "m1:6379", "any", 1, 0, 1100) == [
+        "redis m1:6379: 0 of 1 required replicas caught up (online and at most 0 bytes behind "
+        "offset 1100): a:6379 online, 50 bytes behind"
+    ]
+    # an offset lower than the first look's (the master restarted) is the reference then
+    assert replication.node_problems(state, "m1:6379", "any", 1, 0, 5000) == [
+        "redis m1:6379: 0 of 1 required replicas caught up (online and at most 0 bytes behind "
+        "offset 1200): a:6379 online, 150 bytes behind"
+    ]
+
+
 def test_replication_wait_times_out_with_the_last_problems(replication, network, ansible_module):
     network.add(
         "localhost",
