@@ -98,6 +98,7 @@ import re
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.golive.ops.plugins.module_utils.jsonlines import json_objects
 
 COLORS = ("blue", "green")
 SERVER = re.compile(r"^\s*server\s+([^\s;]+)[^;]*;", re.MULTILINE)
@@ -112,15 +113,7 @@ def read_text(path: str) -> str:
 
 
 def parse_history(text: str) -> list[dict]:
-    records = []
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
+    return json_objects(text.splitlines())
 
 
 def unit_states(unit: str) -> dict:

@@ -116,13 +116,13 @@ health:
   type: dict
 """
 
-import json
 import os
 import time
 from collections import Counter
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.golive.ops.plugins.module_utils.health import probe
+from ansible_collections.golive.ops.plugins.module_utils.jsonlines import json_objects
 
 
 class LogTail:
@@ -152,15 +152,7 @@ class LogTail:
         self.offset += len(data)
         lines = (self.rest + data).split(b"\n")
         self.rest = lines.pop()
-        entries = []
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                entries.append(entry)
-        return entries
+        return json_objects(lines)
 
 
 class Tally:

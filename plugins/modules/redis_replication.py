@@ -75,11 +75,11 @@ options:
   max_lag_bytes:
     description:
       - A replica is caught up when its acknowledged offset is at most this many bytes short of
-        the master's C(master_repl_offset) at the first look: it has every write made before
-        the module started looking.
+        the master's C(master_repl_offset) at the first look, so it has every write made
+        before the module started looking.
       - The first look is the reference because the master's offset never rests while
         Sentinels run (their hello messages every 2 seconds, the master's PING to its
-        replicas), and replicas acknowledge once a second: waiting for the current offset
+        replicas), and replicas acknowledge once a second. Waiting for the current offset
         itself can take many seconds with V(0).
     type: int
     default: 0
