@@ -63,19 +63,28 @@ def rollback_target(history: list[dict], current: str | None = None) -> dict | N
 
 
 def breaking_since(history: list[dict], target: str) -> list[dict]:
-    """Breaking migrations applied by deploys after TARGET's deploy (what a code-only rollback
-    to TARGET would run against)."""
+    """Breaking migrations applied by deploys after TARGET's deploy and still in the database
+    (what a code-only rollback to TARGET would run against). A rollback with --db-restore put
+    the database back to a deploy's restore point: that deploy's migrations, and later ones, are
+    gone."""
     after = False
-    found = []
-    for record in history:
-        if record.get("kind") == "deploy" and record.get("release") == target \
-                and record.get("outcome") == "succeeded":
+    found = []  # (index of the deploy in the history, migration)
+    point_taken_at = {}  # restore point name -> index of the deploy that took it
+    for index, record in enumerate(history):
+        kind, succeeded = record.get("kind"), record.get("outcome") == "succeeded"
+        point = (record.get("restore_point") or {}).get("name")
+        if kind == "deploy" and point:
+            point_taken_at.setdefault(point, index)
+        if kind == "deploy" and succeeded and record.get("release") == target:
             after, found = True, []
-            continue
-        if after and record.get("kind") == "deploy":
-            found += [dict(m, deploy=record.get("id")) for m in record.get("migrations") or []
-                      if m.get("breaking")]
-    return found
+        elif after and kind == "deploy":
+            found += [(index, dict(m, deploy=record.get("id")))
+                      for m in record.get("migrations") or [] if m.get("breaking")]
+        elif after and kind == "rollback" and succeeded and record.get("db_restore"):
+            undone_from = point_taken_at.get(record["db_restore"].get("restore_point"))
+            if undone_from is not None:
+                found = [(i, m) for i, m in found if i < undone_from]
+    return [m for _, m in found]
 
 
 def restore_point_after(history: list[dict], target: str) -> dict | None:

@@ -373,6 +373,27 @@ def test_breaking_since_and_restore_point_after(m):
     assert m.filters.restore_point_after(history, "v3") is None
 
 
+def test_a_db_restore_undoes_the_breaking_migrations_from_its_restore_point_on(m):
+    """v2 -> v3 (breaking 0003) -> rollback --db-restore to v2 -> v2 again as a new release:
+    rolling back to the first v2 is code-only (the benchmark after the e2e run met this)."""
+    point = {"name": "golive-v3", "dump": "/d/v3.dump"}
+    history = [rec("v1"), rec("v2"),
+               rec("v3", migrations=[{"id": "0003", "breaking": True}], restore_point=point),
+               rec("r1", kind="rollback", release="v2", from_release="v3",
+                   db_restore={"restore_point": "golive-v3"}),
+               rec("v2b")]
+    assert m.filters.rollback_target(history)["release"] == "v2"
+    assert m.filters.breaking_since(history, "v2") == []
+    # a failed db restore undid nothing; one to another point leaves earlier migrations
+    failed = [*history[:3], rec("r1", "failed", kind="rollback", release="v2",
+                                db_restore={"restore_point": "golive-v3"}), rec("v2b")]
+    assert [x["id"] for x in m.filters.breaking_since(failed, "v2")] == ["0003"]
+    later = [*history[:3], rec("v4", migrations=[{"id": "0004", "breaking": True}],
+                               restore_point={"name": "golive-v4"}),
+             rec("r1", kind="rollback", release="v3", db_restore={"restore_point": "golive-v4"})]
+    assert [x["id"] for x in m.filters.breaking_since(later, "v2")] == ["0003"]
+
+
 def test_prune_keeps_current_previous_good_and_protected(m):
     history = [rec(f"v{i}") for i in range(1, 8)] + [rec("v8", "failed")]
     dirs = [f"v{i}" for i in range(1, 9)] + ["v9"]
