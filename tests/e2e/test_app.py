@@ -12,6 +12,7 @@
    brings schema and data back to the restore point.
 7. Batches: a failing canary leaves web2 alone (point 2); a failure in batch 2 reverts the
    canary.
+Also: bad deploy inputs are refused in preflight (exit 5) before any host changes.
 
 The tests run in this order and share the lab's state (each one starts from what the previous
 left: the module fixture starts from v1 on migration 0001, as the demo leaves it, and deploys it
@@ -19,17 +20,22 @@ itself from anything else). Deploys whose subject is not the batches (webhooks, 
 migrations) pass `--serial 100%`: one batch, one watch window.
 """
 
+import hashlib
+import hmac
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
+import yaml
 
 from .app_drill import APP, APP_ROOT, WEB, Load, build, history, served, sh
-from .conftest import ROOT, as_json, golive, leaked
+from .conftest import ROOT, as_json, assert_refused_in_preflight, golive, leaked
 
 SECRETS = ("lab-app-db-secret", "lab-redis-app-secret", "lab-sentinel-secret")
 
@@ -182,9 +188,6 @@ class Webhook:
     settings go to the deploy in a 0600 vars file, by path, as a vaulted file would."""
 
     def __init__(self, tmp_path, secret):
-        import http.server
-        import threading
-
         self.secret, self.received = secret, []
         received = self.received
 
@@ -215,9 +218,6 @@ def test_a_second_deploy_fails_fast_naming_the_holder_and_webhooks_are_signed(ap
     """The first deploy brings v2 back after the rollback test, with a webhook: started and
     succeeded arrive, each body signed with HMAC-SHA256. A second deploy meanwhile is refused,
     naming the first one's lock."""
-    import hashlib
-    import hmac
-
     hook = Webhook(tmp_path, "e2e-webhook-secret-0123456789")
     try:
         first = subprocess.Popen([sys.executable, "-m", "golive", "deploy", "--artifact",
@@ -323,3 +323,30 @@ def test_a_failure_in_the_second_batch_reverts_the_canary(app_lab):
     # web1 had switched (canary) and was put back
     assert "switch" in result["hosts"]["web1"]["phases_s"]
     all_serve("2.0.0")
+
+
+BAD_INPUT = {
+    "ratio": ({"app_watch_max_5xx_ratio": 2}, ["app_watch_max_5xx_ratio 0-1 (got 2)"]),
+    "ports": ({"app_ports": {"blue": 8001, "green": 8001}},
+              ["app_ports {blue: N, green: M} with two distinct ports 1024-65535"]),
+    "secret": ({"app_notify_url": "http://127.0.0.1:9/hook",
+                "app_notify_secret": "too-short-e2e"},
+               ["with a URL, app_notify_secret of at least 16 characters"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_deploy_input_is_refused_before_anything_changes(app_lab, case, tmp_path):
+    """Exit 5, every failed task a preflight naming the variable and what is allowed, no host
+    changed: no lock taken, no release, nothing served differently, no history record."""
+    extra, words = BAD_INPUT[case]
+    varsfile = tmp_path / "bad.yml"
+    varsfile.write_text(yaml.safe_dump(extra))
+    before = {h: served(h) for h in WEB}
+    records = len(history("web1"))
+    proc = deploy(app_lab["v2"], "-e", f"@{varsfile}")
+    assert_refused_in_preflight(proc, words)
+    assert "too-short-e2e" not in proc.stdout + proc.stderr
+    assert {h: served(h) for h in WEB} == before
+    assert len(history("web1")) == records
+    assert sh("web1", f"test -e {APP_ROOT}/.deploy/lock").returncode == 1
