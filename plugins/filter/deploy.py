@@ -14,6 +14,12 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 
+def succeeded_deploy(record: dict, release: str | None = None) -> bool:
+    """A deploy that succeeded (of RELEASE, when given)."""
+    return record.get("kind") == "deploy" and record.get("outcome") == "succeeded" \
+        and (release is None or record.get("release") == release)
+
+
 def bad_releases(history: list[dict]) -> set[str]:
     return {r.get("from_release") for r in history
             if r.get("kind") == "rollback" and r.get("outcome") == "succeeded"
@@ -26,8 +32,7 @@ def good_releases(history: list[dict]) -> list[str]:
     seen: list[str] = []
     for record in history:
         release = record.get("release")
-        if record.get("kind") == "deploy" and record.get("outcome") == "succeeded" \
-                and release and release not in bad and release not in seen:
+        if succeeded_deploy(record) and release and release not in bad and release not in seen:
             seen.append(release)
     return seen
 
@@ -56,8 +61,7 @@ def rollback_target(history: list[dict], current: str | None = None) -> dict | N
         return None
     target = candidates[-1]
     for record in reversed(history):
-        if record.get("kind") == "deploy" and record.get("release") == target \
-                and record.get("outcome") == "succeeded":
+        if succeeded_deploy(record, target):
             return record
     return None
 
@@ -75,7 +79,7 @@ def breaking_since(history: list[dict], target: str) -> list[dict]:
         point = (record.get("restore_point") or {}).get("name")
         if kind == "deploy" and point:
             point_taken_at.setdefault(point, index)
-        if kind == "deploy" and succeeded and record.get("release") == target:
+        if succeeded_deploy(record, target):
             after, found = True, []
         elif after and kind == "deploy":
             found += [(index, dict(m, deploy=record.get("id")))
@@ -92,8 +96,7 @@ def restore_point_after(history: list[dict], target: str) -> dict | None:
     of the database just before the first migration TARGET's code did not know."""
     after = False
     for record in history:
-        if record.get("kind") == "deploy" and record.get("release") == target \
-                and record.get("outcome") == "succeeded":
+        if succeeded_deploy(record, target):
             after = True
             continue
         if after and record.get("kind") == "deploy" and record.get("restore_point"):

@@ -61,8 +61,12 @@ def all_serve(version):
     return states
 
 
+def psql(sql):
+    return sh("db1", f"sudo -u postgres psql -XAtq -d app -c \"{sql}\"")
+
+
 def db(sql):
-    out = sh("db1", f"sudo -u postgres psql -XAtq -d app -c \"{sql}\"")
+    out = psql(sql)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
@@ -70,8 +74,7 @@ def db(sql):
 def on_fresh_v1() -> bool:
     """What `make demo` leaves: v1 served by one color on every web host, and only migration
     0001 applied (the drills below expect 0002 to be pending)."""
-    applied = sh("db1", "sudo -u postgres psql -XAtq -d app -c "
-                 "\"SELECT string_agg(id, ',' ORDER BY id) FROM schema_migrations\"")
+    applied = psql("SELECT string_agg(id, ',' ORDER BY id) FROM schema_migrations")
     if applied.returncode != 0 or applied.stdout.strip() != "0001_items":
         return False
     return all(s["version"] == "1.0.0" and len(s["active"]) == 1
