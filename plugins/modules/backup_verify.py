@@ -62,9 +62,13 @@ options:
     type: path
     default: /etc/pgbackrest/pgbackrest.conf
   pg_version:
-    description: PostgreSQL major version of the backed-up cluster (selects the binaries).
+    description:
+      - PostgreSQL major version of the backed-up cluster (selects the binaries in
+        C(/usr/lib/postgresql/MAJOR/bin)).
+      - Empty (the default) reads it from the restored copy's C(PG_VERSION), so the major always
+        matches the backup.
     type: str
-    default: "15"
+    default: ""
   target:
     description:
       - V(latest) recovers to the end of the archived WAL; V(time) to O(target_value), a
@@ -485,12 +489,28 @@ class Run:
                         "throughput_bytes_per_second": None, "amcheck_errors": None}
         self.backup: dict = {}
         self.entry: dict | None = None  # the stanza in `pgbackrest info`, read by the info stage
-        self.bin = f"/usr/lib/postgresql/{params['pg_version']}/bin"
         self.work = os.path.dirname(params["scratch_dir"].rstrip("/")) or "/"
         self.socket_dir = os.path.join(self.work, "socket")
         self.conf_dir = os.path.join(self.work, "pgbackrest")
         self.started = False
         self.wal_max: str | None = None  # the archive's newest segment when the restore began
+
+    @property
+    def bin(self) -> str:
+        """The server binaries of the backup's major: pg_version, else the restored PG_VERSION."""
+        major = self.p["pg_version"]
+        if not major:
+            try:
+                with open(os.path.join(self.p["scratch_dir"], "PG_VERSION")) as handle:
+                    major = handle.read().strip()
+            except OSError as exc:
+                raise StageFailed(f"no PG_VERSION in {self.p['scratch_dir']}: {exc}") from exc
+        path = f"/usr/lib/postgresql/{major}/bin"
+        if not os.path.isdir(path):
+            raise StageFailed(f"the backup is of PostgreSQL {major}, but {path} is missing on "
+                              f"this host: install postgresql-{major} (a converge of the backup "
+                              "tier does)")
+        return path
 
     # commands -------------------------------------------------------------------------------
     def run(self, argv, as_postgres=True, env=None, timeout=None, check=False):
@@ -788,7 +808,7 @@ def argument_spec() -> dict:
     return {
         "stanza": {"type": "str", "default": "main"},
         "config": {"type": "path", "default": "/etc/pgbackrest/pgbackrest.conf"},
-        "pg_version": {"type": "str", "default": "15"},
+        "pg_version": {"type": "str", "default": ""},
         "target": {"type": "str", "default": "latest", "choices": ["latest", "time", "name"]},
         "target_value": {"type": "str"},
         "scratch_dir": {"type": "path", "default": "/var/lib/golive-restore-test/data"},

@@ -219,27 +219,40 @@ def _log(text: str) -> None:
     click.echo(text, err=True)
 
 
+PLATFORM_HELP = ("debian13 (default; or GOLIVE_LAB_PLATFORM) or debian12; GROUP=PLATFORM "
+                 "(repeatable) sets one group's or host's platform, for a mixed lab")
+
+
 @lab.command("image")
 @click.option("--rebuild", is_flag=True, help="Build even if the image exists.")
-def lab_image(rebuild):
-    """Build the Debian 12 systemd base image (debootstrap + podman import) if missing."""
+@click.option("--platform", "platforms", multiple=True, metavar="PLATFORM",
+              help="debian13 or debian12 (repeatable); default: GOLIVE_LAB_PLATFORM or debian13.")
+@json_errors
+def lab_image(rebuild, platforms):
+    """Build a platform's systemd base image (debootstrap + podman import) if missing:
+    localhost/golive-debian13:1, localhost/golive-debian12:1."""
     from golive import lab as lab_mod
 
-    if rebuild or not lab_mod.image_exists():
-        lab_mod.build_image(log=_log)
-        _log(f"built {lab_mod.IMAGE}")
-    else:
-        _log(f"{lab_mod.IMAGE} exists")
+    for platform in platforms or (lab_mod.default_platform(),):
+        image = lab_mod.image_for(platform)
+        if rebuild or not lab_mod.image_exists(image):
+            lab_mod.build_image(platform, log=_log)
+            _log(f"built {image}")
+        else:
+            _log(f"{image} exists")
 
 
 @lab.command("up")
+@click.option("--platform", "platforms", multiple=True, metavar="[GROUP=]PLATFORM",
+              help=PLATFORM_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the lab's state as JSON on stdout.")
 @json_errors
-def lab_up(as_json):
-    """Build the base image when missing, create/start every lab container, wait for systemd."""
+def lab_up(platforms, as_json):
+    """Build the base images when missing, create/start every lab container on its platform,
+    wait for systemd. A lab host keeps its platform until `golive lab down`."""
     from golive import lab as lab_mod
 
-    for host, action in lab_mod.up(log=_log):
+    for host, action in lab_mod.up(platforms, log=_log):
         _log(f"{host.container:<22} {action}")
     _show_status(lab_mod.status(), as_json)
 
@@ -262,7 +275,7 @@ def lab_down(as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the lab's state as JSON on stdout.")
 @json_errors
 def lab_status(as_json):
-    """List the lab's containers: state, systemd state, address."""
+    """List the lab's containers: state, systemd state, platform, address."""
     from golive import lab as lab_mod
 
     _show_status(lab_mod.status(), as_json)
@@ -276,9 +289,10 @@ def _show_status(rows, as_json: bool) -> None:
     if as_json:
         emit_json({"status": "successful", "rc": 0, "hosts": [asdict(r) for r in rows]})
         return
-    _log(f"{'host':<8} {'container':<22} {'state':<9} {'systemd':<10} address")
+    _log(f"{'host':<8} {'container':<22} {'state':<9} {'systemd':<10} {'platform':<9} address")
     for r in rows:
-        _log(f"{r.host:<8} {r.container:<22} {r.state:<9} {r.systemd:<10} {r.address}")
+        _log(f"{r.host:<8} {r.container:<22} {r.state:<9} {r.systemd:<10} {r.platform:<9} "
+             f"{r.address}")
 
 
 # -- playbook commands ----------------------------------------------------------------------

@@ -40,6 +40,7 @@ class HostResult:
     status: str  # ok, changed, failed, unreachable, skipped
     msg: str = ""
     ignored: bool = False
+    warnings: tuple[str, ...] = ()  # what a module warned (e.g. a cluster kept on an old major)
 
 
 @dataclass
@@ -103,8 +104,9 @@ def map_event(raw: dict[str, Any]) -> Event | None:
         if status == "ok" and res.get("changed"):
             status = "changed"
         msg = result_message(res) if status in ("failed", "unreachable") else ""
+        warnings = tuple(str(w) for w in res.get("warnings") or () if w)
         return HostResult(host=data.get("host", ""), task=data.get("task", ""), status=status,
-                          msg=msg, ignored=bool(data.get("ignore_errors")))
+                          msg=msg, ignored=bool(data.get("ignore_errors")), warnings=warnings)
     if kind == "playbook_on_stats":
         hosts: dict[str, HostStats] = {}
         for key in STAT_KEYS:

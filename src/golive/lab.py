@@ -19,15 +19,55 @@ from pathlib import Path
 from golive import paths
 from golive.errors import InvalidInput, SetupError
 
-IMAGE = "localhost/golive-debian12:1"
 NETWORK = "golive-lab"
 LABEL = "io.golive.lab"
 CONTAINER_PREFIX = "golive-"
-SUITE = "bookworm"
+# platform name -> Debian suite; the first is the default (Debian 13, Debian's stable release)
+PLATFORMS = {"debian13": "trixie", "debian12": "bookworm"}
+DEFAULT_PLATFORM = "debian13"
+PLATFORM_ENV = "GOLIVE_LAB_PLATFORM"
+IMAGE_TAG = "1"
 MIRROR = os.environ.get("GOLIVE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 IMAGE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "python3", "iproute2", "sudo",
                   "ca-certificates"]
 BOOT_TIMEOUT = 90
+
+
+def image_for(platform: str) -> str:
+    """The local base image of a platform: localhost/golive-debian13:1, ..."""
+    check_platform(platform)
+    return f"localhost/golive-{platform}:{IMAGE_TAG}"
+
+
+def check_platform(platform: str, what: str = "platform") -> str:
+    if platform not in PLATFORMS:
+        raise InvalidInput(f"{what} {platform!r} is not one of: {', '.join(PLATFORMS)}",
+                           hint="e.g. --platform debian12, or --platform db=debian12 for one "
+                                "group (a mixed lab)")
+    return platform
+
+
+def default_platform() -> str:
+    """GOLIVE_LAB_PLATFORM, else debian13."""
+    return check_platform(os.environ.get(PLATFORM_ENV) or DEFAULT_PLATFORM, PLATFORM_ENV)
+
+
+def parse_platforms(specs: tuple[str, ...] | list[str]) -> tuple[str, dict[str, str]]:
+    """--platform values -> (the default platform, {group or host: platform}).
+
+    `debian12` sets every host's platform; `db=debian12` the platform of a group's (or one
+    host's) containers, so a mixed lab (db on Debian 12, the rest on 13) is one command."""
+    default, by_pattern = default_platform(), {}
+    for spec in specs:
+        pattern, sep, platform = spec.rpartition("=")
+        if sep and not pattern:
+            raise InvalidInput(f"--platform {spec!r}: the group or host before '=' is empty")
+        check_platform(platform, f"--platform {spec!r}:")
+        if sep:
+            by_pattern[pattern] = platform
+        else:
+            default = platform
+    return default, by_pattern
 
 
 @dataclass(frozen=True)
@@ -36,6 +76,14 @@ class LabHost:
     container: str   # ansible_host: the podman container name
     address: str = ""  # lab_address: the fixed IP on the lab network ("" = podman picks one)
     subnet: str = ""   # lab_subnet: the lab network's subnet, required with an address
+    groups: tuple[str, ...] = ()
+
+    def platform(self, default: str, by_pattern: dict[str, str]) -> str:
+        """The host's platform: by its name, else by the first of its groups named, else the
+        default."""
+        if self.name in by_pattern:
+            return by_pattern[self.name]
+        return next((by_pattern[g] for g in self.groups if g in by_pattern), default)
 
 
 @dataclass(frozen=True)
@@ -45,6 +93,7 @@ class ContainerState:
     state: str       # running, exited, created, missing
     systemd: str     # running, degraded, starting, ... or "-"
     address: str
+    platform: str = "-"  # debian13, debian12 (from the container's image), or "-"
 
 
 def podman(*args: str, check: bool = True, stdin=None,
@@ -68,12 +117,13 @@ def _out(proc: subprocess.CompletedProcess) -> str:
 
 
 # -- the base image -------------------------------------------------------------------------
-def image_exists(image: str = IMAGE) -> bool:
+def image_exists(image: str) -> bool:
     return podman("image", "exists", image, check=False).returncode == 0
 
 
-def build_image(image: str = IMAGE, log=None) -> None:
-    """Debian 12 + systemd as a local image: debootstrap a rootfs, podman import it."""
+def build_image(platform: str, log=None) -> str:
+    """Debian + systemd as a local image: debootstrap a rootfs, podman import it."""
+    image, suite = image_for(platform), PLATFORMS[platform]
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:
         raise SetupError("debootstrap is needed to build the lab image",
@@ -85,15 +135,15 @@ def build_image(image: str = IMAGE, log=None) -> None:
     rootfs = work / "rootfs"
     try:
         if log:
-            log(f"building {image} with debootstrap ({SUITE}); this takes about a minute")
+            log(f"building {image} with debootstrap ({suite}); this takes about a minute")
         proc = subprocess.run(
             [debootstrap, "--variant=minbase", f"--include={','.join(IMAGE_PACKAGES)}",
-             SUITE, str(rootfs), MIRROR], capture_output=True, check=False, timeout=900)
+             suite, str(rootfs), MIRROR], capture_output=True, check=False, timeout=900)
         if proc.returncode != 0:
             tail = (proc.stdout + proc.stderr).decode(errors="replace").strip().splitlines()[-5:]
             raise SetupError("debootstrap failed: " + " / ".join(tail),
                              hint=f"check that {MIRROR} is reachable")
-        _prepare_rootfs(rootfs)
+        _prepare_rootfs(rootfs, suite)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."],
                                stdout=subprocess.PIPE)
         try:
@@ -104,15 +154,31 @@ def build_image(image: str = IMAGE, log=None) -> None:
             tar.wait()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return image
 
 
-def _prepare_rootfs(rootfs: Path) -> None:
+def apt_sources(suite: str) -> tuple[str, str]:
+    """(path, content) of the image's APT sources, as Debian's installer writes them: deb822
+    debian.sources from Debian 13 on (apt 3), a one-line sources.list before."""
+    security = "http://security.debian.org/debian-security"
+    if suite == "bookworm":
+        return "etc/apt/sources.list", (f"deb {MIRROR} {suite} main\n"
+                                        f"deb {MIRROR} {suite}-updates main\n"
+                                        f"deb {security} {suite}-security main\n")
+    keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+    return "etc/apt/sources.list.d/debian.sources", (
+        f"Types: deb\nURIs: {MIRROR}\nSuites: {suite} {suite}-updates\nComponents: main\n"
+        f"Signed-By: {keyring}\n\n"
+        f"Types: deb\nURIs: {security}\nSuites: {suite}-security\nComponents: main\n"
+        f"Signed-By: {keyring}\n")
+
+
+def _prepare_rootfs(rootfs: Path, suite: str) -> None:
     """Make the rootfs behave like a freshly installed host when booted in a container."""
     (rootfs / "etc/machine-id").write_text("")  # systemd generates one per container
-    (rootfs / "etc/apt/sources.list").write_text(
-        f"deb {MIRROR} {SUITE} main\n"
-        f"deb {MIRROR} {SUITE}-updates main\n"
-        f"deb http://security.debian.org/debian-security {SUITE}-security main\n")
+    path, content = apt_sources(suite)
+    (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
+    (rootfs / path).write_text(content)
     for unit in ("getty@tty1.service", "console-getty.service", "systemd-remount-fs.service"):
         link = rootfs / "etc/systemd/system" / unit
         link.unlink(missing_ok=True)
@@ -131,6 +197,7 @@ def lab_hosts(inventory: Path | None = None) -> list[LabHost]:
     except ValueError as exc:
         raise InvalidInput(f"cannot read the lab inventory {inventory}: {exc}") from exc
     hostvars = (data.get("_meta") or {}).get("hostvars") or {}
+    groups = _groups_of(data)
     hosts = []
     for name in sorted(hostvars):
         container = str(hostvars[name].get("ansible_host") or name)
@@ -138,7 +205,8 @@ def lab_hosts(inventory: Path | None = None) -> list[LabHost]:
             raise InvalidInput(
                 f"lab host {name}: ansible_host {container!r} must start with {CONTAINER_PREFIX!r}",
                 hint="the lab only creates and removes containers named golive-*")
-        hosts.append(LabHost(name, container, *_lab_address(name, hostvars[name])))
+        hosts.append(LabHost(name, container, *_lab_address(name, hostvars[name]),
+                             groups=tuple(groups.get(name, ()))))
     if not hosts:
         raise InvalidInput(f"the lab inventory {inventory} has no hosts")
     taken: dict[str, str] = {}
@@ -148,6 +216,21 @@ def lab_hosts(inventory: Path | None = None) -> list[LabHost]:
                                f"lab_address {host.address}")
         taken[host.address] = host.name
     return hosts
+
+
+def _groups_of(data: dict) -> dict[str, list[str]]:
+    """{host: [its groups, parents included]} from `ansible-inventory --list` data."""
+    def walk(group: str, seen: tuple[str, ...]) -> None:
+        entry = data.get(group) or {}
+        for host in entry.get("hosts") or ():
+            out.setdefault(host, []).extend(g for g in (*seen, group) if g != "all")
+        for child in entry.get("children") or ():
+            if child not in seen:
+                walk(child, (*seen, group))
+
+    out: dict[str, list[str]] = {}
+    walk("all", ())
+    return {h: list(dict.fromkeys(g)) for h, g in out.items()}
 
 
 def _lab_address(name: str, hostvars: dict) -> tuple[str, str]:
@@ -200,15 +283,24 @@ def remove(*containers: str) -> None:
         podman("rm", "-f", "-t", "0", *containers)
 
 
-def _run(host: LabHost) -> None:
+def _run(host: LabHost, image: str) -> None:
     podman("run", "-d", "--name", host.container, "--hostname", host.name,
            "--network", NETWORK, "--network-alias", host.name,
            *(["--ip", host.address] if host.address else []),
            "--label", f"{LABEL}=1", "--label", f"{LABEL}.host={host.name}",
-           "--systemd=always", "--tmpfs", "/tmp", IMAGE, "/sbin/init")
+           "--systemd=always", "--tmpfs", "/tmp", image, "/sbin/init")
 
 
-def start_host(host: LabHost) -> str:
+def container_image(container: str) -> str:
+    proc = podman("container", "inspect", "--format", "{{.ImageName}}", container, check=False)
+    return _out(proc) if proc.returncode == 0 else ""
+
+
+def platform_of_image(image: str) -> str:
+    return next((p for p in PLATFORMS if image.startswith(f"localhost/golive-{p}:")), "-")
+
+
+def start_host(host: LabHost, image: str) -> str:
     """Create or start one container; returns what was done (created, started, running,
     recreated).
 
@@ -217,17 +309,21 @@ def start_host(host: LabHost) -> str:
     and restart fails. Such a container is removed and created afresh: it is a lab host, its
     state is rebuilt by the next converge."""
     state = container_state(host.container)
+    if state != "missing" and (current := container_image(host.container)) != image:
+        raise InvalidInput(
+            f"lab host {host.name} runs {current}, not {image}: a lab host keeps its platform",
+            hint="`golive lab down` first, then `golive lab up --platform ...`")
     if state == "running":
         alive, why = _answers(host.container)
         if alive:
             return "running"
         remove(host.container)
-        _run(host)
+        _run(host, image)
         return f"recreated ({why})"
     if state != "missing":
         podman("start", host.container)
         return "started"
-    _run(host)
+    _run(host, image)
     return "created"
 
 
@@ -257,12 +353,23 @@ def wait_booted(hosts: list[LabHost], timeout: float = BOOT_TIMEOUT) -> dict[str
     return states
 
 
-def up(log=None) -> list[tuple[LabHost, str]]:
+def up(platforms: tuple[str, ...] | list[str] = (), log=None) -> list[tuple[LabHost, str]]:
+    """Create or start every lab host on its platform (see parse_platforms); build the images
+    that are missing first."""
     hosts = lab_hosts()
-    if not image_exists():
-        build_image(log=log)
+    default, by_pattern = parse_platforms(platforms)
+    known = {h.name for h in hosts} | {g for h in hosts for g in h.groups}
+    unknown = sorted(set(by_pattern) - known)
+    if unknown:
+        raise InvalidInput(f"--platform names {', '.join(unknown)}, which is no host or group "
+                           "of the lab inventory", hint="groups: " + ", ".join(sorted(
+                               {g for h in hosts for g in h.groups})))
+    images = {h.name: image_for(h.platform(default, by_pattern)) for h in hosts}
+    for platform in dict.fromkeys(h.platform(default, by_pattern) for h in hosts):
+        if not image_exists(image_for(platform)):
+            build_image(platform, log=log)
     ensure_network(next((h.subnet for h in hosts if h.subnet), ""))
-    done = [(host, start_host(host)) for host in hosts]
+    done = [(host, start_host(host, images[host.name])) for host in hosts]
     wait_booted(hosts)
     return done
 
@@ -287,10 +394,13 @@ def status() -> list[ContainerState]:
     for host in hosts:
         state = container_state(host.container)
         systemd = systemd_state(host.container) if state == "running" else "-"
-        address = "-"
+        address, platform = "-", "-"
+        if state != "missing":
+            platform = platform_of_image(container_image(host.container))
         if state == "running":
             fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
             address = _out(podman("container", "inspect", "--format", fmt, host.container,
                                   check=False)) or "-"
-        rows.append(ContainerState(host.container, host.name, state, systemd, address))
+        rows.append(ContainerState(host.container, host.name, state, systemd, address,
+                                   platform))
     return rows

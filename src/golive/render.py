@@ -170,6 +170,8 @@ def render_recap(result, stream: IO[str] | None = None) -> None:
     stream = stream or sys.stderr
     color = use_color(stream)
     out = [recap_table(result.hosts)]
+    for warning in getattr(result, "warnings", ()):
+        out.append(f"WARNING: {warning.host} | {warning.task}: {first_line(warning.msg, 400)}")
     for failed in result.failed_tasks:
         out.append(f"{failed.status.upper()}: {failed.host} | {failed.task}: "
                    f"{first_line(failed.msg, 400)}")

@@ -62,6 +62,13 @@ class FailedTask:
     status: str = "failed"  # or unreachable
 
 
+@dataclass(frozen=True)
+class RunWarning:
+    host: str
+    task: str
+    msg: str
+
+
 @dataclass
 class RunResult:
     status: str  # successful, failed, canceled, timeout, interrupted
@@ -73,6 +80,7 @@ class RunResult:
     duration: float
     playbook: str
     error: str = ""
+    warnings: list[RunWarning] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +91,7 @@ class RunResult:
             "hosts": {h: s.as_dict() for h, s in self.hosts.items()},
             "failed_tasks": [{"host": f.host, "task": f.task, "msg": f.msg, "status": f.status}
                              for f in self.failed_tasks],
+            "warnings": [{"host": w.host, "task": w.task, "msg": w.msg} for w in self.warnings],
             "error": self.error,
             "artifact_dir": str(self.artifact_dir),
             "duration": round(self.duration, 3),
@@ -95,6 +104,7 @@ class EventCollector:
     def __init__(self, forward: Callable[[Event], None] | None):
         self.forward = forward
         self.failed: list[FailedTask] = []
+        self.warnings: list[RunWarning] = []
         self.stats: PlaybookStats | None = None
 
     def __call__(self, raw: dict[str, Any]) -> bool:
@@ -102,7 +112,11 @@ class EventCollector:
         if isinstance(event, HostResult) and event.status in ("failed", "unreachable") \
                 and not event.ignored:
             self.failed.append(FailedTask(event.host, event.task, event.msg, event.status))
-        elif isinstance(event, PlaybookStats):
+        if isinstance(event, HostResult):
+            self.warnings.extend(w for msg in event.warnings
+                                 if (w := RunWarning(event.host, event.task, msg))
+                                 not in self.warnings)
+        if isinstance(event, PlaybookStats):
             self.stats = event
         if event is not None and self.forward is not None:
             self.forward(event)
@@ -360,6 +374,7 @@ def run(spec: RunSpec, on_event: Callable[[Event], None] | None = None,
         ansible_rc=ansible_rc,
         hosts=collector.stats.hosts if collector.stats else {},
         failed_tasks=collector.failed,
+        warnings=collector.warnings,
         artifact_dir=artifact_dir,
         duration=duration,
         playbook=str(spec.playbook),

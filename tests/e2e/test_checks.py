@@ -71,7 +71,8 @@ def diskfill(tmp_path):
     name = "golive-e2e-diskfill"
     podman("rm", "-f", "-t", "0", name)
     proc = podman("run", "-d", "--name", name, "--label", f"{lab_mod.LABEL}=1",
-                  "--tmpfs", "/srv/fill:size=64m", lab_mod.IMAGE, "sleep", "600")
+                  "--tmpfs", "/srv/fill:size=64m", lab_mod.image_for(lab_mod.default_platform()),
+                  "sleep", "600")
     assert proc.returncode == 0, proc.stderr
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(yaml.safe_dump({"all": {

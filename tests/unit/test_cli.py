@@ -12,6 +12,7 @@ from .conftest import FIXTURES, ROOT
 
 LOCAL_INV = str(FIXTURES / "local-inventory.yml")
 JSON_KEYS = {"status", "rc", "ansible_rc", "playbook", "hosts", "failed_tasks", "error",
+             "warnings",
              "artifact_dir", "duration"}
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from golive import lab, runner
+from golive.errors import InvalidInput
 
 from .conftest import ROOT
 
@@ -67,8 +68,53 @@ def test_lab_hosts_come_from_the_inventory(monkeypatch):
         "db": {"hosts": ["db1"]}, "web": {"hosts": ["web1"]},
     }
     monkeypatch.setattr(runner, "list_inventory", lambda path: inventory)
-    assert lab.lab_hosts() == [lab.LabHost("db1", "golive-lab-db1"),
-                               lab.LabHost("web1", "golive-lab-web1")]
+    assert lab.lab_hosts() == [lab.LabHost("db1", "golive-lab-db1", groups=("db",)),
+                               lab.LabHost("web1", "golive-lab-web1", groups=("web",))]
+
+
+def test_lab_groups_include_parents():
+    data = {"all": {"children": ["db", "web"]}, "db": {"children": ["db_primary"]},
+            "db_primary": {"hosts": ["db1"]}, "web": {"hosts": ["web1"]}}
+    assert lab._groups_of(data) == {"db1": ["db", "db_primary"], "web1": ["web"]}
+
+
+@pytest.mark.parametrize(("specs", "env", "expected"), [
+    ((), None, {"db1": "debian13", "web1": "debian13"}),
+    ((), "debian12", {"db1": "debian12", "web1": "debian12"}),
+    (("debian12",), None, {"db1": "debian12", "web1": "debian12"}),
+    (("db=debian12",), None, {"db1": "debian12", "web1": "debian13"}),
+    (("debian12", "web1=debian13"), None, {"db1": "debian12", "web1": "debian13"}),
+])
+def test_lab_platform_per_host(monkeypatch, specs, env, expected):
+    if env:
+        monkeypatch.setenv(lab.PLATFORM_ENV, env)
+    else:
+        monkeypatch.delenv(lab.PLATFORM_ENV, raising=False)
+    default, by_pattern = lab.parse_platforms(specs)
+    hosts = [lab.LabHost("db1", "golive-lab-db1", groups=("db", "db_primary")),
+             lab.LabHost("web1", "golive-lab-web1", groups=("web",))]
+    assert {h.name: h.platform(default, by_pattern) for h in hosts} == expected
+    assert lab.image_for(expected["db1"]) == f"localhost/golive-{expected['db1']}:1"
+
+
+@pytest.mark.parametrize(("specs", "words"), [
+    (("debian11",), ["'debian11'", "debian13, debian12"]),
+    (("db=ubuntu",), ["'ubuntu'", "debian13, debian12"]),
+    (("=debian12",), ["'=debian12'", "empty"]),
+])
+def test_lab_platform_refused(monkeypatch, specs, words):
+    monkeypatch.delenv(lab.PLATFORM_ENV, raising=False)
+    with pytest.raises(InvalidInput) as info:
+        lab.parse_platforms(specs)
+    assert all(w in str(info.value) for w in words), str(info.value)
+
+
+def test_lab_images_use_the_release_apt_format():
+    path, content = lab.apt_sources("trixie")
+    assert path == "etc/apt/sources.list.d/debian.sources"
+    assert "Suites: trixie trixie-updates" in content and "Signed-By:" in content
+    path, content = lab.apt_sources("bookworm")
+    assert path == "etc/apt/sources.list" and "bookworm-security main" in content
 
 
 def _lab_with(monkeypatch, **hostvars):
@@ -162,6 +208,8 @@ def test_start_host_recreates_a_container_that_only_looks_running(monkeypatch, s
     def fake_podman(*args, check=True, stdin=None, timeout=300):
         calls.append(args[0])
         if args[:2] == ("container", "inspect"):
+            if "{{.ImageName}}" in args:
+                return _Proc(b"localhost/golive-debian13:1")
             return _Proc(status.split("-")[0].encode())
         if args[0] == "exec":
             return _Proc(rc=exec_rc, err=b"Error: cannot exec in a stopped container\n")
@@ -171,8 +219,20 @@ def test_start_host_recreates_a_container_that_only_looks_running(monkeypatch, s
 
     monkeypatch.setattr(lab, "podman", fake_podman)
     host = lab.LabHost("web1", "golive-lab-web1", "10.213.7.31", "10.213.7.0/24")
-    assert lab.start_host(host) == action
+    assert lab.start_host(host, "localhost/golive-debian13:1") == action
     assert [c for c in calls if c not in ("container", "exec")] == ran
+
+
+def test_start_host_refuses_a_host_on_another_platform(monkeypatch):
+    def fake_podman(*args, check=True, stdin=None, timeout=300):
+        if "{{.ImageName}}" in args:
+            return _Proc(b"localhost/golive-debian12:1")
+        return _Proc(b"running")
+
+    monkeypatch.setattr(lab, "podman", fake_podman)
+    with pytest.raises(InvalidInput, match="keeps its platform") as info:
+        lab.start_host(lab.LabHost("db1", "golive-lab-db1"), "localhost/golive-debian13:1")
+    assert "golive lab down" in info.value.hint
 
 
 def test_systemd_state_says_why_it_could_not_ask(monkeypatch):
