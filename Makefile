@@ -6,21 +6,31 @@ PY := $(VENV)/bin/python
 GOLIVE := $(VENV)/bin/golive
 APT_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs tar
 SCENARIOS := $(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml))))
+# Platforms (see README, "Which layer proves which platform"): the lab of `make demo` and
+# `make e2e` runs PLATFORM (Debian 13 by default; `make e2e PLATFORM=debian12` for the other),
+# the Molecule scenarios run MOLECULE_PLATFORM (Debian 12 by default), so every CI run
+# converges and verifies every tier on both.
+PLATFORM ?= debian13
+MOLECULE_PLATFORM ?= debian12
+export GOLIVE_LAB_PLATFORM := $(PLATFORM)
+export GOLIVE_MOLECULE_PLATFORM := $(MOLECULE_PLATFORM)
 # golive's environment (ANSIBLE_CONFIG, collections path, CONTAINERS_CONF) for plain tools
+TIMED := tests/scripts/timed
 WITH_ENV = eval "$$($(GOLIVE) env)"; export PATH="$(CURDIR)/$(VENV)/bin:$$PATH";
 
-.PHONY: demo test setup packages venv image lint unit molecule e2e bench clean lab-down
+.PHONY: demo test setup packages venv image lint unit molecule e2e bench clean lab-down \
+        drill-dist-upgrade
 
 ## demo: install what is missing, bring the lab up, converge it, take a first full backup and
 ## prove it with a restore test, build the sample app and deploy it on web1 and web2, print a
 ## status summary
 demo: setup
-	$(GOLIVE) lab up
-	$(GOLIVE) converge
-	$(GOLIVE) backup --type full
-	$(GOLIVE) restore-test
+	$(TIMED) "lab up ($(PLATFORM))" $(GOLIVE) lab up --platform $(PLATFORM)
+	$(TIMED) "converge" $(GOLIVE) converge
+	$(TIMED) "backup" $(GOLIVE) backup --type full
+	$(TIMED) "restore-test" $(GOLIVE) restore-test
 	$(PY) examples/app/build.py --version 1.0.0 --out build/demo
-	$(GOLIVE) deploy --artifact build/demo/golive-sample-app-1.0.0.tar.gz
+	$(TIMED) "deploy" $(GOLIVE) deploy --artifact build/demo/golive-sample-app-1.0.0.tar.gz
 	$(GOLIVE) lab status
 
 ## test: static checks, unit tests, then every Molecule scenario (one at a time) beside the
@@ -48,23 +58,28 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 
+## image: the base images of both platforms, built side by side when missing
 image: venv packages
-	$(GOLIVE) lab image
+	$(GOLIVE) lab image --platform $(PLATFORM) & p1=$$!; \
+	if [ "$(MOLECULE_PLATFORM)" != "$(PLATFORM)" ]; then \
+	  $(GOLIVE) lab image --platform $(MOLECULE_PLATFORM); fi; \
+	wait $$p1
 
 lint: venv
 	$(VENV)/bin/ruff check src tests plugins examples
 	$(VENV)/bin/yamllint -s .
-	$(WITH_ENV) ansible-lint --nocolor
+	$(WITH_ENV) $(TIMED) ansible-lint ansible-lint --nocolor
 
 unit: venv
-	$(VENV)/bin/pytest -q tests/unit
+	$(TIMED) "unit tests" $(VENV)/bin/pytest -q tests/unit
 
 MOLECULE_JOBS ?= 2
 molecule: venv image
-	$(WITH_ENV) MOLECULE_JOBS=$(MOLECULE_JOBS) tests/scripts/molecule-all.sh $(SCENARIOS)
+	$(WITH_ENV) MOLECULE_JOBS=$(MOLECULE_JOBS) $(TIMED) "molecule ($(MOLECULE_PLATFORM))" \
+	  tests/scripts/molecule-all.sh $(SCENARIOS)
 
 e2e: venv image
-	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 tests/e2e
+	$(TIMED) "e2e ($(PLATFORM))" $(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 tests/e2e
 
 ## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer; Redis failover time;
 ## wall time of `golive check` over the lab; restore test vs raw pgbackrest restore; deploy and
@@ -77,6 +92,11 @@ bench: venv
 	$(PY) tests/bench/check_wall.py
 	$(PY) tests/bench/restore_test.py
 	$(PY) tests/bench/deploy.py
+
+## drill-dist-upgrade: a Debian 12 PostgreSQL host dist-upgraded to Debian 13 keeps its 15
+## cluster (one throwaway container, about 10 min; not part of `make test`)
+drill-dist-upgrade: venv image
+	$(VENV)/bin/pytest -q -s -p no:cacheprovider tests/drills/test_dist_upgrade.py
 
 lab-down: venv
 	$(GOLIVE) lab down

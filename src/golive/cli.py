@@ -196,8 +196,10 @@ def failure(result, lab: bool) -> RunFailed:
 def require_playbook(name: str, what: str) -> Path:
     path = paths.playbook(name)
     if not path.is_file():
-        raise SetupError(f"{what} is not built yet (no playbooks/{name}.yml)",
-                         hint="see the open issues; `golive converge` runs what exists")
+        raise SetupError(f"{what} needs playbooks/{name}.yml, which is missing from "
+                         f"{paths.project_root()}",
+                         hint="golive's installation is incomplete: reinstall it, or run it from "
+                              "a full checkout")
     return path
 
 

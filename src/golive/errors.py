@@ -27,7 +27,8 @@ EXIT_CODE_HELP = {
     ExitCode.FAILED_HOSTS: "the run finished with failed hosts",
     ExitCode.USAGE: "usage error (unknown option, bad argument)",
     ExitCode.UNREACHABLE: "one or more hosts were unreachable",
-    ExitCode.SETUP: "setup problem: podman, ansible or a collection missing, tier not built yet",
+    ExitCode.SETUP: ("setup problem: podman, debootstrap, ansible or a collection missing, or "
+                     "golive's own playbooks incomplete"),
     ExitCode.INVALID_INPUT: "invalid inventory, variables or playbook",
     ExitCode.CANCELED: "timed out or canceled",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",

@@ -77,6 +77,14 @@ def podman(*argv: str, env: dict[str, str] | None = None, timeout: float = 120,
                           check=False)
 
 
+def pg_cluster(host: str = "db1") -> dict:
+    """What golive.ops.postgresql published on a lab host (major, unit, conf_dir, data_dir):
+    the tests read the host's major instead of assuming one."""
+    proc = podman("exec", container(host), "cat", "/etc/ansible/facts.d/golive_postgresql.fact")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 def assert_refused_in_preflight(proc, words):
     """Exit 5, every failed task a role's `Preflight |` check naming all WORDS, and no host
     changed anything: bad input stopped the run before any host changed."""

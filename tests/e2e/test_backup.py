@@ -16,6 +16,7 @@ from .conftest import (
     changed_by_host,
     container,
     golive,
+    pg_cluster,
     podman,
 )
 
@@ -61,11 +62,16 @@ def restore_test(*args: str, extra: dict | None = None, tmp_path=None):
     return proc, report
 
 
+def archive_dir() -> str:
+    """The stanza's WAL archive of the cluster's major (MAJOR-1), the major read from db1."""
+    return f"{REPO}/archive/main/{pg_cluster()['major']}-1"
+
+
 def wait_archived(segment: str, timeout: float = 60) -> None:
     """Until SEGMENT is in the repository's archive (bounded)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if sh("backup1", f"ls {REPO}/archive/main/15-1/*/{segment}-* 2>/dev/null | wc -l",
+        if sh("backup1", f"ls {archive_dir()}/*/{segment}-* 2>/dev/null | wc -l",
               check=False).strip() == "1":
             return
         time.sleep(0.5)
@@ -191,9 +197,9 @@ def test_drill_b_a_deleted_wal_segment_loses_the_canary(pgbench_data):
     psql("SELECT pg_switch_wal()", database="postgres")
     psql("CREATE TABLE IF NOT EXISTS drill_b (x int); INSERT INTO drill_b VALUES (1)")
     wait_archived(psql("SELECT pg_walfile_name(pg_switch_wal())", database="postgres"))
-    newest = sh("backup1", f"ls {REPO}/archive/main/15-1/*/ | grep -E '^[0-9A-F]{{24}}-' "
+    newest = sh("backup1", f"ls {archive_dir()}/*/ | grep -E '^[0-9A-F]{{24}}-' "
                            "| sort | tail -1").strip()
-    path = sh("backup1", f"ls {REPO}/archive/main/15-1/*/{newest}").strip()
+    path = sh("backup1", f"ls {archive_dir()}/*/{newest}").strip()
     with set_aside(path, "/root/drill-b.wal"):
         proc, report = restore_test()
     # verify cannot see a gap after the last backup; recovery stops at it, short of the archive
@@ -257,13 +263,14 @@ def test_stopped_backups_fail_golive_check(lab):
 
 
 @pytest.mark.parametrize(("extra", "words"), [
-    ({"pgbackrest_restore_test_dir": "/var/lib/postgresql/15/main"},
-     "collides with the production data directory"),
+    ({"pgbackrest_restore_test_dir": "PRODUCTION"}, "collides with the production data directory"),
     ({"pgbackrest_restore_test_port": 8432}, "scratch_port 8432 is already in use"),
 ])
 def test_scratch_collisions_are_refused_before_anything_runs(pgbench_data, tmp_path, extra,
                                                              words):
     canaries = psql("SELECT count(*) FROM golive.restore_canary", database="postgres")
+    if extra.get("pgbackrest_restore_test_dir") == "PRODUCTION":  # the primary's, from the host
+        extra = {"pgbackrest_restore_test_dir": pg_cluster()["data_dir"]}
     proc, _ = restore_test(extra=extra, tmp_path=tmp_path)
     assert_refused_in_preflight(proc, [words])
     assert psql("SELECT count(*) FROM golive.restore_canary", database="postgres") == canaries

@@ -21,6 +21,7 @@ from .conftest import (
     converge_settled,
     golive,
     leaked,
+    pg_cluster,
     podman,
 )
 
@@ -236,13 +237,14 @@ def test_no_db_secret_in_run_artifacts(db):
 def test_pg_hba_rejected_by_postgresql_is_put_back(db, tmp_path):
     """A line preflight cannot judge (a bad netmask) is caught by pg_hba_file_rules before any
     reload; the previous file is restored and logins keep working."""
-    before = in_primary(db, "md5sum", "/etc/postgresql/15/main/pg_hba.conf").stdout
+    hba = f"{pg_cluster()['conf_dir']}/pg_hba.conf"
+    before = in_primary(db, "md5sum", hba).stdout
     proc = converge_db_with(tmp_path, {"postgresql_hba_extra_entries": [
         {"type": "host", "database": "all", "user": "all", "address": "10.0.0.0/99",
          "method": "scram-sha-256"}]})
     assert proc.returncode == 1, proc.stderr
     message = " ".join(f["msg"] for f in as_json(proc)["failed_tasks"])
     assert "pg_hba.conf was rejected" in message and "previous file was restored" in message
-    assert in_primary(db, "md5sum", "/etc/postgresql/15/main/pg_hba.conf").stdout == before
+    assert in_primary(db, "md5sum", hba).stdout == before
     assert psql_primary(db, "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL") == "0"
     assert_pgbouncer_serves(db)

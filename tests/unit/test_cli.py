@@ -136,11 +136,12 @@ def test_missing_collection(monkeypatch):
     assert "Error: Ansible collection(s) not installed: nosuch.collection" in result.stderr
 
 
-def test_unbuilt_command_says_so(monkeypatch, tmp_path):
+def test_a_missing_playbook_is_a_setup_error(monkeypatch, tmp_path):
     monkeypatch.setattr(cli.paths, "playbook", lambda name: tmp_path / f"{name}.yml")
     result = invoke(["converge", "--only", "app", "-i", LOCAL_INV, "--json"])
     assert result.exit_code == ExitCode.SETUP
-    assert "tier 'app' is not built yet" in result.stderr
+    assert "tier 'app' needs playbooks/app.yml, which is missing" in result.stderr
+    assert "installation is incomplete" in result.stderr
     assert json.loads(result.stdout)["status"] == "error"
 
 
