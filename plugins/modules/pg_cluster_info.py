@@ -173,7 +173,8 @@ def choose_major(cluster_name: str, requested: str, release: str, release_defaul
                 f"postgresql_version is {requested}, but this host runs PostgreSQL "
                 f"{', '.join(map(str, majors))} (cluster {cluster_name}); golive never creates a "
                 f"second, empty cluster beside it. Leave postgresql_version unset to keep "
-                f"serving it, or upgrade it first: pg_upgradecluster {majors[-1]} {cluster_name}")
+                f"serving it, or upgrade it first: pg_upgradecluster {majors[-1]} {cluster_name}"
+                f" ({offer})")
         else:
             auto = [c["major"] for c in mine if c["start"] == "auto"]
             if len(auto) != 1:

@@ -52,6 +52,7 @@ def host(tmp_path):
         "vars": {"ansible_connection": "golive.ops.podman",
                  "ansible_python_interpreter": "/usr/bin/python3",
                  "postgresql_memory_mb": 256,
+                 "postgresql_replication_password": "drill-replication-secret",
                  "postgresql_users": [{"name": "app", "password": "drill-app-db-secret"}],
                  "postgresql_databases": [{"name": "app", "owner": "app"}],
                  "checks_skip": ["clock", "load", "memory", "disk_root"]},

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
+from golive import lab as lab_mod
 from golive import paths
 
 from .conftest import (
@@ -75,6 +76,10 @@ BAD_INPUT = {
                   ["postgresql_hba_extra_entries", "scram-sha-256, reject", "trust"]),
     "negative_pool": ({"pgbouncer_default_pool_size": -5},
                       ["pgbouncer_default_pool_size", "integer >= 1", "-5"]),
+    # a major the host's release does not ship (and not the cluster that runs there)
+    "pg_major": ({"postgresql_version": "13"},
+                 ["postgresql_version is 13", "runs PostgreSQL",
+                  f"Debian {lab_mod.PLATFORMS[lab_mod.default_platform()]} ships PostgreSQL"]),
 }
 
 
