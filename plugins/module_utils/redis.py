@@ -269,10 +269,15 @@ def config_value(value) -> str:
     raise TypeError(f"a {type(value).__name__} is not a setting value")
 
 
+# Secret settings whose names lack "pass": Valkey 8 calls masterauth primaryauth (and writes it
+# so on CONFIG REWRITE), keeping masterauth as an alias.
+_SECRET_NAMES = frozenset({"masterauth", "primaryauth"})
+
+
 def is_secret_name(name: str) -> bool:
-    """Settings whose values are never shown: requirepass, masterauth, auth-pass ..."""
+    """Settings whose values are never shown: requirepass, masterauth, primaryauth, auth-pass."""
     lowered = name.lower()
-    return "pass" in lowered or lowered == "masterauth"
+    return "pass" in lowered or lowered in _SECRET_NAMES
 
 
 def shown(name: str, value):

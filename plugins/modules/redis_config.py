@@ -18,7 +18,8 @@ description:
     C(yes)/C(no), numbers become digits, a list is space-joined (C(save)), and memory sizes
     become bytes with Redis's units (C(k)=1000, C(kb)=1024, C(m)=1000000, C(mb)=1048576,
     C(g)=10^9, C(gb)=1073741824, any case). Other strings are compared as written.
-  - Values of settings whose name contains C(pass), and of C(masterauth), are never shown.
+  - Values of settings whose name contains C(pass), and of C(masterauth) (Valkey's C(primaryauth)),
+    are never shown.
 version_added: 0.1.0
 author: golive maintainers
 extends_documentation_fragment:

@@ -62,6 +62,8 @@ options:
       - CA bundle on the target to verify the served chain against, hostname included.
       - The bundle alone is trusted (not the system store); it may hold the root or an
         intermediate certificate.
+      - Verified as OpenSSL verifies for nginx's clients, without the strict X.509 checks that
+        Python 3.13 turns on by default, so the result is the same on Debian 12 and 13 targets.
       - Without it the chain is not verified and RV(served.chain_verified) is null.
     type: path
   warn_days:
@@ -428,6 +430,17 @@ def evaluate(disk: dict, served: dict | None, params: dict) -> dict:
     return {"serial_match": serial_match, "status": status, "problems": problems, "msg": msg}
 
 
+def verify_flags(flags: ssl.VerifyFlags) -> ssl.VerifyFlags:
+    """The flags of the chain check, the same whatever Python runs on the target.
+
+    Trust what the bundle holds even when it is an intermediate (PARTIAL_CHAIN). No X509_STRICT:
+    Python 3.13 (Debian 13) sets it by default, 3.11 (Debian 12) does not, and it refuses chains
+    that nginx's clients accept (a CA without keyUsage, a leaf without authorityKeyIdentifier),
+    so the same chain would verify on one release and not on the other.
+    """
+    return (flags | ssl.VERIFY_X509_PARTIAL_CHAIN) & ~ssl.VERIFY_X509_STRICT
+
+
 # --- I/O --------------------------------------------------------------------------------------
 
 
@@ -474,8 +487,7 @@ def verify_chain(host: str, port: int, server_name, ca_path: str, timeout: float
         context = ssl.create_default_context(cafile=ca_path)
     except OSError as exc:  # ssl.SSLError included: no certificate in the bundle
         return None, f"cannot load the CA bundle {ca_path}: {ssl_error_text(exc)}"
-    # Trust what the bundle holds even when it is an intermediate (Python 3.13's default).
-    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    context.verify_flags = verify_flags(context.verify_flags)
     context.check_hostname = bool(server_name)
     try:
         handshake(host, port, context, server_name, timeout)

@@ -6,10 +6,14 @@ primary and asks the sentinels where to write, as an application does; the prima
 is killed (SIGKILL to everything in it: a lost host, its Sentinel included); the sentinels elect
 a new primary; the old host is started again and must come back as a replica. Every timestamp is
 taken on this machine's clock, which the containers share.
+
+The lab runs Valkey on Debian 13 hosts and Redis on Debian 12 ones (redis_flavor): the CLI, units
+and files are read from what golive.ops.redis published on each host (flavor()), never named.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -24,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ("cache1", "cache2", "cache3")
 PROBE = "/usr/local/bin/golive-redis-probe"
 MASTER_NAME = "golive"
+FLAVOR_FACT = "/etc/ansible/facts.d/golive_redis.fact"
 
 
 def lab_var(name: str):
@@ -55,20 +60,30 @@ def install_probe() -> None:
         assert proc.returncode == 0, proc.stderr
 
 
-def redis_cli(host: str, *args: str, port: int = 6379) -> str:
-    """redis-cli in HOST against its own server (admin) or Sentinel (port 26379)."""
+@functools.cache
+def flavor(host: str) -> dict:
+    """What golive.ops.redis installed on HOST (its local fact ansible_local.golive_redis):
+    flavor, server_unit, sentinel_unit, cli, conf, sentinel_conf, port, sentinel_port."""
+    proc = podman("exec", container(host), "cat", FLAVOR_FACT, timeout=15)
+    assert proc.returncode == 0, f"{host} has no {FLAVOR_FACT} (converge the cache tier first)"
+    return json.loads(proc.stdout)
+
+
+def cli(host: str, *args: str, port: int = 6379) -> str:
+    """The flavor's CLI (redis-cli or valkey-cli) in HOST against its own server (admin) or
+    Sentinel (port 26379). valkey-cli reads REDISCLI_AUTH too."""
     if port == 26379:
         env, user = {"REDISCLI_AUTH": lab_var("redis_sentinel_password")}, []
     else:
         env, user = {"REDISCLI_AUTH": lab_var("redis_admin_password")}, ["--user", "golive-admin"]
-    proc = podman("exec", container(host), "redis-cli", "--no-auth-warning", "-p", str(port),
-                  *user, *args, env=env, timeout=15)
+    proc = podman("exec", container(host), flavor(host)["cli"], "--no-auth-warning", "-p",
+                  str(port), *user, *args, env=env, timeout=15)
     return proc.stdout.strip() if proc.returncode == 0 else f"ERROR {proc.stderr.strip()}"
 
 
 def master_seen_by(host: str) -> str | None:
     """The inventory name of the master HOST's sentinel names, or None."""
-    answer = redis_cli(host, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME, port=26379)
+    answer = cli(host, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME, port=26379)
     lines = answer.splitlines()
     by_address = {a: h for h, a in addresses().items()}
     return by_address.get(lines[0]) if lines else None
@@ -82,14 +97,16 @@ def current_master() -> str:
 
 
 def replication(host: str) -> dict[str, str]:
-    text = redis_cli(host, "INFO", "replication")
+    text = cli(host, "INFO", "replication")
     return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
 
 
 def main_pids(host: str) -> dict[str, str]:
+    """{server_unit: pid, sentinel_unit: pid} of HOST's flavor."""
+    units = [flavor(host)["server_unit"], flavor(host)["sentinel_unit"]]
     out = podman("exec", container(host), "systemctl", "show", "-p", "MainPID",
-                 "--value", "redis-server", "redis-sentinel").stdout.split()
-    return dict(zip(("redis-server", "redis-sentinel"), out, strict=True))
+                 "--value", *units).stdout.split()
+    return dict(zip(units, out, strict=True))
 
 
 def wait_healthy(timeout: float = 90) -> str:
@@ -103,7 +120,7 @@ def wait_healthy(timeout: float = 90) -> str:
             info = replication(master)
             replicas = [h for h in CACHE if h != master]
             links = [replication(h).get("master_link_status") for h in replicas]
-            quorum = [redis_cli(h, "SENTINEL", "CKQUORUM", MASTER_NAME, port=26379) for h in CACHE]
+            quorum = [cli(h, "SENTINEL", "CKQUORUM", MASTER_NAME, port=26379) for h in CACHE]
             last = (master, info.get("connected_slaves"), links, quorum)
             if (info.get("role") == "master" and info.get("connected_slaves") == "2"
                     and links == ["up", "up"] and all(q.startswith("OK 3 usable") for q in quorum)):

@@ -12,7 +12,8 @@
    brings schema and data back to the restore point.
 7. Batches: a failing canary leaves web2 alone (point 2); a failure in batch 2 reverts the
    canary.
-Also: bad deploy inputs are refused in preflight (exit 5) before any host changes.
+Also: bad deploy inputs, and an artifact without wheels for the web hosts' Python, are refused
+in preflight (exit 5) before any host changes.
 
 The tests run in this order and share the lab's state (each one starts from what the previous
 left: the module fixture starts from v1 on migration 0001, as the demo leaves it, and deploys it
@@ -328,6 +329,25 @@ def test_a_failure_in_the_second_batch_reverts_the_canary(app_lab):
     all_serve("2.0.0")
 
 
+def releases(host):
+    """The release directories and uploaded artifacts on HOST."""
+    return sh(host, f"ls {APP_ROOT}/releases {APP_ROOT}/.deploy/artifacts").stdout.split()
+
+
+def refused_before_anything_changed(artifact, words, *extra):
+    """Deploy ARTIFACT: refused by a preflight naming all WORDS (exit 5), and nothing changed:
+    no lock taken, nothing uploaded or unpacked, nothing served differently, no history
+    record. Returns the deploy's process."""
+    before = {h: (served(h), releases(h)) for h in WEB}
+    records = len(history("web1"))
+    proc = deploy(artifact, *extra)
+    assert_refused_in_preflight(proc, words)
+    assert {h: (served(h), releases(h)) for h in WEB} == before
+    assert len(history("web1")) == records
+    assert sh("web1", f"test -e {APP_ROOT}/.deploy/lock").returncode == 1
+    return proc
+
+
 BAD_INPUT = {
     "ratio": ({"app_watch_max_5xx_ratio": 2}, ["app_watch_max_5xx_ratio 0-1 (got 2)"]),
     "ports": ({"app_ports": {"blue": 8001, "green": 8001}},
@@ -345,11 +365,20 @@ def test_bad_deploy_input_is_refused_before_anything_changes(app_lab, case, tmp_
     extra, words = BAD_INPUT[case]
     varsfile = tmp_path / "bad.yml"
     varsfile.write_text(yaml.safe_dump(extra))
-    before = {h: served(h) for h in WEB}
-    records = len(history("web1"))
-    proc = deploy(app_lab["v2"], "-e", f"@{varsfile}")
-    assert_refused_in_preflight(proc, words)
+    proc = refused_before_anything_changed(app_lab["v2"], words, "-e", f"@{varsfile}")
     assert "too-short-e2e" not in proc.stdout + proc.stderr
-    assert {h: served(h) for h in WEB} == before
-    assert len(history("web1")) == records
-    assert sh("web1", f"test -e {APP_ROOT}/.deploy/lock").returncode == 1
+
+
+def test_an_artifact_without_wheels_for_the_hosts_python_is_refused_before_anything_changes(
+        app_lab, tmp_path):
+    """The web hosts run Debian 13 (Python 3.13); an artifact built for 3.11 only is refused by
+    the deploy's preflight, naming a host, its Python and the artifact's: exit 5, no lock, no
+    release, nothing served differently, no history record."""
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "app" / "build.py"),
+                           "--version", "2.4.0", "--python", "3.11", "--out", str(tmp_path)],
+                          capture_output=True, text=True, check=True, timeout=600)
+    artifact = json.loads(proc.stdout.strip().splitlines()[-1])["artifact"]
+    proc = refused_before_anything_changed(
+        artifact, ["runs Python 3.13", "has wheels for Python 3.11 only"])
+    message = " ".join(f["msg"] for f in as_json(proc)["failed_tasks"])
+    assert "web1 runs Python 3.13" in message or "web2 runs Python 3.13" in message, message

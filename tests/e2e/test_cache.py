@@ -61,20 +61,21 @@ def test_runtime_settings_change_without_restart(cache, tmp_path):
         proc = golive("converge", "--only", "cache", "-e", f"@{varsfile}", "--json")
         assert proc.returncode == 0, proc.stderr
         for host in drill.CACHE:
-            assert drill.redis_cli(host, "CONFIG", "GET", "maxmemory").splitlines()[1] == \
+            assert drill.cli(host, "CONFIG", "GET", "maxmemory").splitlines()[1] == \
                 str(80 * 1048576)
-            master = drill.redis_cli(host, "SENTINEL", "MASTER", "golive", port=26379)
+            master = drill.cli(host, "SENTINEL", "MASTER", "golive", port=26379)
             fields = master.splitlines()
             assert fields[fields.index("down-after-milliseconds") + 1] == "6000"
+            files = drill.flavor(host)
             conf = drill.podman("exec", drill.container(host), "cat",
-                                "/etc/redis/redis.conf", "/etc/redis/sentinel.conf").stdout
+                                files["conf"], files["sentinel_conf"]).stdout
             assert "maxmemory 80mb" in conf or f"maxmemory {80 * 1048576}" in conf, conf
             assert "down-after-milliseconds golive 6000" in conf
     finally:
         back = golive("converge", "--only", "cache", "--json")
     assert back.returncode == 0, back.stderr
     assert {h: drill.main_pids(h) for h in drill.CACHE} == pids
-    assert drill.redis_cli("cache1", "CONFIG", "GET", "maxmemory").splitlines()[1] == \
+    assert drill.cli("cache1", "CONFIG", "GET", "maxmemory").splitlines()[1] == \
         str(64 * 1048576)
 
 
@@ -91,6 +92,8 @@ BAD_INPUT = {
                ["redis_maxmemory_policy must be one of noeviction, allkeys-lru", "lru-please"]),
     "user": ({"redis_users": [{"name": "app", "password": "short"}]},
              ["redis_users", "at least 12 characters", "Offending: app"]),
+    "flavor": ({"redis_flavor": "keydb"},
+               ["redis_flavor must be one of redis, valkey", "(got 'keydb')"]),
 }
 
 
@@ -107,3 +110,27 @@ def test_no_cache_secret_in_run_artifacts(cache):
     secrets = [drill.app_password()] + [drill.lab_var(f"redis_{n}_password") for n in
                                         ("admin", "replication", "sentinel_auth", "sentinel")]
     assert leaked(secrets) == []
+
+
+def test_switching_flavor_is_refused_before_any_change(cache, tmp_path):
+    """The other flavor than the one the lab runs is refused in preflight: on Debian 12 because
+    the release ships no Valkey, on Debian 13 because the running flavor's units hold the ports
+    (the role does not silently start a second server next to the first)."""
+    host = drill.CACHE[0]
+    current = drill.flavor(host)
+    other = "redis" if current["flavor"] == "valkey" else "valkey"
+    release = drill.podman("exec", drill.container(host), "sh", "-c",
+                           ". /etc/os-release && echo $VERSION_CODENAME").stdout.strip()
+    if other == "valkey" and release == "bookworm":
+        words = ["redis_flavor is 'valkey'", "Debian 12 (bookworm)", "no valkey package"]
+    else:
+        words = [f"redis_flavor is '{other}'", current["server_unit"], current["sentinel_unit"],
+                 "Nothing was changed", "Switching flavor"]
+    pids = {h: drill.main_pids(h) for h in drill.CACHE}
+    varsfile = tmp_path / "extra.yml"
+    varsfile.write_text(yaml.safe_dump({"redis_flavor": other}))
+    assert_refused_in_preflight(
+        golive("converge", "--only", "cache", "-e", f"@{varsfile}", "--json"), words)
+    drill.flavor.cache_clear()
+    assert drill.flavor(host) == current
+    assert {h: drill.main_pids(h) for h in drill.CACHE} == pids

@@ -43,12 +43,13 @@ def test_all_checks_pass_on_the_converged_lab(lab):
 
 def test_redis_stopped_on_the_primary_fails_the_check_naming_host_and_check(lab):
     primary = cache_drill.wait_healthy()
-    podman("exec", container(primary), "systemctl", "stop", "redis-server", timeout=60)
+    unit = cache_drill.flavor(primary)["server_unit"]  # redis-server or valkey-server
+    podman("exec", container(primary), "systemctl", "stop", unit, timeout=60)
     try:
         proc = golive("check", "-l", "cache", "--json")
         text = golive("check", "-l", primary).stdout
     finally:
-        podman("exec", container(primary), "systemctl", "start", "redis-server", timeout=60)
+        podman("exec", container(primary), "systemctl", "start", unit, timeout=60)
     assert proc.returncode == 1, proc.stderr
     found = results(as_json(proc))
     assert found[(primary, "redis_ping")]["status"] == "fail"

@@ -111,6 +111,17 @@ def test_https_answers_with_pebbles_certificate_hsts_and_308(edge, tmp_path):
         assert text.rstrip().endswith(f"308 https://{host}/api/x")
 
 
+def test_nginx_t_is_warning_free_on_the_hosts_nginx(edge):
+    """nginx >= 1.25.1 (Debian 13) warns about `listen ... http2`; golive writes `http2 on;`
+    there and the listen flag on 1.22 (Debian 12): `nginx -t` says only that all is well."""
+    for host in WEB:
+        out = sh(host, "nginx -v 2>&1; nginx -t 2>&1")
+        assert out.returncode == 0, out.stdout
+        version, *test = out.stdout.splitlines()
+        noise = [x for x in test if not x.endswith(("syntax is ok", "test is successful"))]
+        assert noise == [], (host, version, out.stdout)
+
+
 def test_first_issuance_on_a_fresh_host_with_a_request_loop(edge, tmp_path):
     """web2 loses nginx, certbot and every certificate; a converge brings them back. A loop
     inside web2 (25 req/s) runs through the converge: once nginx first answers, nothing fails."""

@@ -537,8 +537,10 @@ def test_redact_masks_every_secret_longest_first(utils):
         ("masterauth", True),
         ("auth-pass", True),
         ("MasterAuth", True),
+        ("primaryauth", True),  # Valkey's name of masterauth
         ("tls-key-file-pass", True),
         ("masteruser", False),
+        ("primaryuser", False),
         ("maxmemory", False),
     ],
 )

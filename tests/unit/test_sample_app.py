@@ -1,10 +1,12 @@
 """The sample app (examples/app): migrations, the code of each schema level, the WSGI routes
-with faults, and the artifact builder's wheel and manifest (no download)."""
+with faults, and the artifact builder's wheel, wheelhouses per Python and manifest (pip
+replaced: no download)."""
 
 import importlib
 import io
 import json
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -144,8 +146,9 @@ def test_build_wheel_bakes_version_schema_fault_and_migrations(sample, tmp_path)
     assert "golive_sample_app/migrations/0003_items_title.sql" not in names
     assert "Requires-Dist: gunicorn" in metadata
     assert all(name in record for name in names if not name.endswith("RECORD"))
-    manifest = build.manifest("3.0.0", 3, "none")
+    manifest = build.manifest("3.0.0", 3, "none", ["3.11", "3.13"])
     assert manifest["migrations"][-1] == {"id": "0003_items_title", "breaking": True}
+    assert manifest["pythons"] == ["3.11", "3.13"]
 
 
 def test_build_refuses_bad_versions_and_schemas(sample):
@@ -156,3 +159,68 @@ def test_build_refuses_bad_versions_and_schemas(sample):
         build.parse_args(["--version", "1.0.0", "--schema", "9"])
     assert build.parse_args(["--version", "2.0.0"]).schema == 2
     assert build.parse_args(["--version", "7.0.0"]).schema == 3
+
+
+@pytest.mark.parametrize(("given", "pythons"), [
+    (None, ["3.11", "3.13"]),  # Debian 12's and 13's
+    ("3.13", ["3.13"]),
+    ("3.13, 3.11,3.13", ["3.11", "3.13"]),
+    ("3.14,3.12", ["3.12", "3.14"]),
+])
+def test_build_python_option(sample, given, pythons):
+    argv = ["--version", "2.0.0"] + ([] if given is None else ["--python", given])
+    assert sample["build"].parse_args(argv).python == pythons
+
+
+@pytest.mark.parametrize(("given", "error"), [
+    ("3", "'3' is not X.Y"), ("3.x", "'3.x' is not X.Y"), ("", "'' is not X.Y"),
+    ("3.11,", "'' is not X.Y"), ("3.10", "3.10 is not supported"),
+    ("2.7", "2.7 is not supported"), ("4.0", "4.0 is not supported"),
+])
+def test_build_refuses_bad_pythons(sample, capsys, given, error):
+    with pytest.raises(SystemExit) as info:
+        sample["build"].parse_args(["--version", "2.0.0", "--python", given])
+    assert info.value.code == 2
+    assert f"--python {given!r}: {error}" in capsys.readouterr().err
+
+
+@pytest.fixture
+def fake_pip(sample, monkeypatch):
+    """build.pip replaced: `pip download` writes a pure wheel and a psycopg2-binary wheel of the
+    requested Python into -d; returns the Pythons downloaded for, one entry per call."""
+    calls = []
+
+    def pip(*argv):
+        folder = Path(argv[argv.index("-d") + 1])
+        tag = "cp" + argv[argv.index("--python-version") + 1].replace(".", "")
+        assert argv[argv.index("--abi") + 1] == tag
+        calls.append(argv[argv.index("--python-version") + 1])
+        for name in ("redis-5.3.1-py3-none-any.whl",
+                     f"psycopg2_binary-2.9.10-{tag}-{tag}-manylinux_2_17_x86_64.whl"):
+            (folder / name).write_bytes(b"wheel")
+
+    monkeypatch.setattr(sample["build"], "pip", pip)
+    return calls
+
+
+def test_build_holds_wheels_for_every_python_and_records_them(sample, fake_pip, tmp_path,
+                                                              capsys):
+    build = sample["build"]
+    argv = ["--version", "2.0.0", "--out", str(tmp_path / "dist"),
+            "--wheelhouse", str(tmp_path / "cache"), "--python", "3.13,3.11"]
+    assert build.main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert fake_pip == ["3.11", "3.13"] and printed["pythons"] == ["3.11", "3.13"]
+    with tarfile.open(printed["artifact"]) as tar:
+        names = tar.getnames()
+        release = json.loads(tar.extractfile("golive-sample-app-2.0.0/release.json").read())
+    assert release["pythons"] == ["3.11", "3.13"] and "python" not in release
+    wheels = sorted(n.rsplit("/", 1)[1] for n in names if n.endswith(".whl"))
+    assert wheels == ["golive_sample_app-2.0.0-py3-none-any.whl",
+                      "psycopg2_binary-2.9.10-cp311-cp311-manylinux_2_17_x86_64.whl",
+                      "psycopg2_binary-2.9.10-cp313-cp313-manylinux_2_17_x86_64.whl",
+                      "redis-5.3.1-py3-none-any.whl"]  # the pure wheel once
+    # each Python's wheelhouse is cached: a build for one of them downloads nothing
+    assert build.main([*argv[:-1], "3.13"]) == 0
+    assert fake_pip == ["3.11", "3.13"]
+    assert len(list((tmp_path / "cache").iterdir())) == 2

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from .conftest import collection_modules
@@ -517,12 +517,85 @@ def test_garbage_file_is_a_failure(
     assert result["problems"] == [disk["error"]]
 
 
-def test_key_before_the_certificate_in_the_file(tls_cert, pki, server, ansible_module, tmp_path):
+# certbot 4.0 (Debian 13) writes private keys as PKCS#8 (BEGIN PRIVATE KEY); certbot 2.1
+# (Debian 12) wrote them in OpenSSL's traditional format (BEGIN EC/RSA PRIVATE KEY).
+KEY_FORMATS = {
+    "pkcs8": serialization.PrivateFormat.PKCS8,
+    "traditional": serialization.PrivateFormat.TraditionalOpenSSL,
+}
+KEY_LABELS = {
+    ("ecdsa", "pkcs8"): "PRIVATE KEY",
+    ("ecdsa", "traditional"): "EC PRIVATE KEY",
+    ("rsa", "pkcs8"): "PRIVATE KEY",
+    ("rsa", "traditional"): "RSA PRIVATE KEY",
+}
+
+
+def key_pem(key, key_format):
+    return key.private_bytes(
+        serialization.Encoding.PEM, KEY_FORMATS[key_format], serialization.NoEncryption()
+    )
+
+
+@pytest.fixture(scope="module")
+def rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.mark.parametrize(("kind", "key_format"), sorted(KEY_LABELS))
+def test_first_pem_certificate_skips_a_key_of_either_format(
+    cert_utils, pki, rsa_key, kind, key_format
+):
+    key = ec.derive_private_key(303, ec.SECP256R1()) if kind == "ecdsa" else rsa_key
+    data = key_pem(key, key_format)
+    assert data.startswith(f"-----BEGIN {KEY_LABELS[kind, key_format]}-----".encode())
+    leaf = pem(pki.leaf["current"])
+    assert cert_utils.first_pem_certificate(data + leaf) == leaf.strip()
+    assert cert_utils.first_pem_certificate(data) is None
+
+
+@pytest.mark.parametrize("key_format", sorted(KEY_FORMATS))
+def test_key_of_either_format_served_and_before_the_certificate_in_the_file(
+    tls_cert, pki, server, ansible_module, tmp_path, key_format
+):
+    key = tmp_path / "privkey.pem"
+    key.write_bytes(key_pem(ec.derive_private_key(303, ec.SECP256R1()), key_format))
+    server.serve(pki.base / "current-fullchain.pem", key)
     path = tmp_path / "combined.pem"
-    path.write_bytes(pki.key.read_bytes() + (pki.base / "current-fullchain.pem").read_bytes())
-    result = check(tls_cert, server, path)
-    assert result["disk"]["serial"] == "0C2D3E4F"
-    assert result["status"] == "ok"
+    path.write_bytes(key.read_bytes() + (pki.base / "current-fullchain.pem").read_bytes())
+    result = check(tls_cert, server, path, ca_path=str(pki.ca))
+    assert result["disk"]["serial"] == result["served"]["serial"] == "0C2D3E4F"
+    assert result["serial_match"] is True and result["served"]["chain_verified"] is True
+    assert (result["status"], result["problems"]) == ("ok", [])
+
+
+def test_verify_flags_drop_strict_and_keep_partial_chain(tls_cert):
+    flags = tls_cert.verify_flags(ssl.VERIFY_X509_TRUSTED_FIRST | ssl.VERIFY_X509_STRICT)
+    assert flags & ssl.VERIFY_X509_TRUSTED_FIRST
+    assert flags & ssl.VERIFY_X509_PARTIAL_CHAIN
+    assert not flags & ssl.VERIFY_X509_STRICT
+
+
+def test_chain_verifies_with_python_3_13_defaults(
+    tls_cert, pki, server, ansible_module, monkeypatch
+):
+    """Python 3.13 (Debian 13's) turns X509_STRICT on in create_default_context, 3.11 (Debian
+    12's) does not. The test CA has no keyUsage, which strict mode refuses and nginx's clients
+    accept: the module must give the same answer on both releases."""
+    default = ssl.create_default_context
+
+    def like_python_3_13(*args, **kwargs):
+        context = default(*args, **kwargs)
+        context.verify_flags |= ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
+        return context
+
+    strict = like_python_3_13(cafile=str(pki.ca))
+    with pytest.raises(ssl.SSLCertVerificationError, match="key usage"):
+        tls_cert.handshake("127.0.0.1", server.port, strict, NAME, 5)
+    monkeypatch.setattr(ssl, "create_default_context", like_python_3_13)
+    result = check(tls_cert, server, pki.base / "current-fullchain.pem", ca_path=str(pki.ca))
+    assert result["served"]["chain_verified"] is True, result["served"]["verify_error"]
+    assert (result["status"], result["problems"]) == ("ok", [])
 
 
 def test_unreachable_endpoint_fails_and_thresholds_use_the_disk(
