@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import ssl
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -150,3 +151,14 @@ def read_disk(x509, path: str, now: datetime.datetime) -> dict:
     except OSError as exc:
         return {**disk_entry(path), "exists": True, "error": f"cannot read {path}: {exc}"}
     return disk_from_bytes(x509, path, data, now)
+
+
+def verify_flags(flags: ssl.VerifyFlags) -> ssl.VerifyFlags:
+    """The flags of the chain check, the same whatever Python runs on the target.
+
+    Trust what the bundle holds even when it is an intermediate (PARTIAL_CHAIN). No X509_STRICT:
+    Python 3.13 (Debian 13) sets it by default, 3.11 (Debian 12) does not, and it refuses chains
+    that nginx's clients accept (a CA without keyUsage, a leaf without authorityKeyIdentifier),
+    so the same chain would verify on one release and not on the other.
+    """
+    return (flags | ssl.VERIFY_X509_PARTIAL_CHAIN) & ~ssl.VERIFY_X509_STRICT

@@ -9,6 +9,8 @@ import ssl
 import urllib.error
 import urllib.request
 
+from ansible_collections.golive.ops.plugins.module_utils.certificate import verify_flags
+
 BODY_LIMIT = 1024**2
 
 
@@ -34,6 +36,7 @@ def get(url: str, timeout: float, ca_path: str | None = None, validate_certs: bo
         if validate_certs:
             try:
                 context = ssl.create_default_context(cafile=ca_path)
+                context.verify_flags = verify_flags(context.verify_flags)
             except (OSError, ValueError) as exc:
                 raise CALoadError(f"cannot load the CA bundle {ca_path}: {exc}") from None
         else:

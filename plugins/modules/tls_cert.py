@@ -268,6 +268,7 @@ from ansible_collections.golive.ops.plugins.module_utils.certificate import (
     parse_errors,
     read_disk,
     utc_now,
+    verify_flags,
 )
 
 STATUSES = ("ok", "warn", "fail")
@@ -428,17 +429,6 @@ def evaluate(disk: dict, served: dict | None, params: dict) -> dict:
             if served["chain_verified"]:
                 msg += f", chain verified against {params['ca_path']}"
     return {"serial_match": serial_match, "status": status, "problems": problems, "msg": msg}
-
-
-def verify_flags(flags: ssl.VerifyFlags) -> ssl.VerifyFlags:
-    """The flags of the chain check, the same whatever Python runs on the target.
-
-    Trust what the bundle holds even when it is an intermediate (PARTIAL_CHAIN). No X509_STRICT:
-    Python 3.13 (Debian 13) sets it by default, 3.11 (Debian 12) does not, and it refuses chains
-    that nginx's clients accept (a CA without keyUsage, a leaf without authorityKeyIdentifier),
-    so the same chain would verify on one release and not on the other.
-    """
-    return (flags | ssl.VERIFY_X509_PARTIAL_CHAIN) & ~ssl.VERIFY_X509_STRICT
 
 
 # --- I/O --------------------------------------------------------------------------------------

@@ -36,7 +36,8 @@ CA_SUBJECT = "CN=golive test CA,O=golive"
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory):
     with collection_modules(
-        tmp_path_factory, module="modules.tls_cert", utils="module_utils.certificate"
+        tmp_path_factory, module="modules.tls_cert", utils="module_utils.certificate",
+        http="module_utils.http",
     ) as modules:
         yield modules
 
@@ -596,6 +597,29 @@ def test_chain_verifies_with_python_3_13_defaults(
     result = check(tls_cert, server, pki.base / "current-fullchain.pem", ca_path=str(pki.ca))
     assert result["served"]["chain_verified"] is True, result["served"]["verify_error"]
     assert (result["status"], result["problems"]) == ("ok", [])
+
+
+def test_https_checks_verify_the_same_on_python_3_13(collection, pki, monkeypatch):
+    """module_utils/http.py (health gates, checks) builds its context like tls_cert: no
+    X509_STRICT, which Python 3.13 would add, so a chain passes on both releases alike."""
+    default = ssl.create_default_context
+
+    def like_python_3_13(*args, **kwargs):
+        context = default(*args, **kwargs)
+        context.verify_flags |= ssl.VERIFY_X509_STRICT
+        return context
+
+    seen = []
+
+    def opener(*handlers):
+        seen.extend(h._context for h in handlers if hasattr(h, "_context"))
+        raise RuntimeError("stop before the request")
+
+    monkeypatch.setattr(ssl, "create_default_context", like_python_3_13)
+    monkeypatch.setattr(collection.http.urllib.request, "build_opener", opener)
+    with pytest.raises(RuntimeError):
+        collection.http.get("https://web1.golive.test/health", 1, ca_path=str(pki.ca))
+    assert len(seen) == 1 and not seen[0].verify_flags & ssl.VERIFY_X509_STRICT
 
 
 def test_unreachable_endpoint_fails_and_thresholds_use_the_disk(
