@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 GOLIVE := $(VENV)/bin/golive
-APT_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs tar
+APT_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs tar openssh-client
 SCENARIOS := $(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml))))
 # Platforms (see README, "Which layer proves which platform"): the lab of `make demo` and
 # `make e2e` runs PLATFORM (Debian 13 by default; `make e2e PLATFORM=debian12` for the other),

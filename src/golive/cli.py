@@ -167,9 +167,18 @@ def failure(result, lab: bool) -> RunFailed:
     code = result.exit_code
     if code == ExitCode.UNREACHABLE:
         hosts = sorted(h for h, s in result.hosts.items() if s.unreachable)
-        msg = f"unreachable: {', '.join(hosts)}"
-        hint = ("is the lab running? golive lab status / golive lab up" if lab else
-                "check SSH access (ansible_host, ansible_user, known_hosts) to those hosts")
+        why = next((f.msg for f in result.failed_tasks if f.status == "unreachable"), "")
+        key_line = next((line.strip() for line in why.splitlines()
+                         if "host key" in line.lower()), "")
+        msg = f"unreachable: {', '.join(hosts)}" + (
+            f": {first_line(key_line or why, 300)}" if why else "")
+        if key_line:
+            hint = ("the host's SSH host key is not the one in known_hosts; find out why, then "
+                    + ("`golive lab trust HOST` accepts a lab container's new key" if lab else
+                       "replace its known_hosts entry"))
+        else:
+            hint = ("is the lab running? golive lab status / golive lab up" if lab else
+                    "check SSH access (ansible_host, ansible_user, known_hosts) to those hosts")
     elif code == ExitCode.INVALID_INPUT and result.failed_tasks:
         # a role's preflight refused its inputs before any host changed
         hosts = sorted({f.host for f in result.failed_tasks})
@@ -271,6 +280,20 @@ def lab_down(as_json):
     _log(f"removed {len(removed)} container(s) and network {lab_mod.NETWORK}")
     if as_json:
         emit_json({"status": "successful", "rc": 0, "removed": removed})
+
+
+@lab.command("trust")
+@click.argument("hosts", nargs=-1)
+@json_errors
+def lab_trust(hosts):
+    """Accept the SSH host keys the lab containers have now (all, or HOSTS): rewrites their
+    entries in the lab's known_hosts from the keys read inside the containers. Runs refuse a
+    lab host whose key changed until this is done on purpose."""
+    from golive import lab as lab_mod
+
+    updated = lab_mod.trust(hosts)
+    _log(f"known_hosts: {len(updated)} entr{'y' if len(updated) == 1 else 'ies'} updated"
+         + (f" ({', '.join(updated)})" if updated else ""))
 
 
 @lab.command("status")

@@ -1,8 +1,14 @@
 """The local lab: podman containers running systemd, one per host of inventories/lab.
 
 The lab inventory is the single description of the lab: `up` creates a container for every host
-in it (named by the host's ansible_host), so the containers and the inventory cannot drift.
-Everything golive creates carries the label io.golive.lab; `down` removes only what has it.
+in it (named by the host's lab_container, at its lab_address), so the containers and the
+inventory cannot drift. Everything golive creates carries the label io.golive.lab; `down`
+removes only what has it.
+
+The lab is reached as production is: over SSH, as a non-root user with passwordless sudo. `up`
+creates that user in every container with the lab's key pair (in golive's state dir, 0600) and
+writes the lab's known_hosts from the host keys read inside the containers (podman exec), never
+trusted on first use over the network.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +33,14 @@ CONTAINER_PREFIX = "golive-"
 PLATFORMS = {"debian13": "trixie", "debian12": "bookworm"}
 DEFAULT_PLATFORM = "debian13"
 PLATFORM_ENV = "GOLIVE_LAB_PLATFORM"
-IMAGE_TAG = "1"
+# 2: openssh-server, host keys generated per container at its first boot
+IMAGE_TAG = "2"
 MIRROR = os.environ.get("GOLIVE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 IMAGE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "python3", "iproute2", "sudo",
-                  "ca-certificates"]
+                  "ca-certificates", "openssh-server"]
+# The user golive connects as in the lab (inventories/lab/group_vars/all.yml says the same)
+SSH_USER = "golive"
+SSH_KEY_TYPE = "ed25519"
 BOOT_TIMEOUT = 90
 
 
@@ -73,9 +84,9 @@ def parse_platforms(specs: tuple[str, ...] | list[str]) -> tuple[str, dict[str, 
 @dataclass(frozen=True)
 class LabHost:
     name: str        # inventory hostname, also the container's hostname and network alias
-    container: str   # ansible_host: the podman container name
-    address: str = ""  # lab_address: the fixed IP on the lab network ("" = podman picks one)
-    subnet: str = ""   # lab_subnet: the lab network's subnet, required with an address
+    container: str   # lab_container: the podman container name (golive-lab-NAME)
+    address: str = ""  # lab_address: the fixed IP on the lab network, ansible_host for SSH
+    subnet: str = ""   # lab_subnet: the lab network's subnet
     groups: tuple[str, ...] = ()
 
     def platform(self, default: str, by_pattern: dict[str, str]) -> str:
@@ -96,15 +107,15 @@ class ContainerState:
     platform: str = "-"  # debian13, debian12 (from the container's image), or "-"
 
 
-def podman(*args: str, check: bool = True, stdin=None,
+def podman(*args: str, check: bool = True, stdin=None, input_bytes: bytes | None = None,
            timeout: float | None = 300) -> subprocess.CompletedProcess:
     executable = shutil.which("podman")
     if executable is None:
         raise SetupError("podman is not installed",
                          hint="apt-get install podman runc (or run `make demo`, which installs it)")
     env = {**os.environ, **paths.podman_env()}
-    proc = subprocess.run([executable, *args], env=env, stdin=stdin, timeout=timeout,
-                          capture_output=True, check=False)
+    proc = subprocess.run([executable, *args], env=env, stdin=stdin, input=input_bytes,
+                          timeout=timeout, capture_output=True, check=False)
     if check and proc.returncode != 0:
         err = (proc.stderr or b"").decode(errors="replace").strip()
         raise SetupError(f"podman {' '.join(args[:2])} failed: {err}",
@@ -185,6 +196,13 @@ def _prepare_rootfs(rootfs: Path, suite: str) -> None:
         link.symlink_to("/dev/null")
     shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
     (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
+    # Every container gets its own SSH host keys at its first boot, not the image's
+    for key in (rootfs / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    dropin = rootfs / "etc/systemd/system/ssh.service.d/golive-host-keys.conf"
+    dropin.parent.mkdir(parents=True, exist_ok=True)
+    dropin.write_text("[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\n"
+                      "ExecStartPre=/usr/sbin/sshd -t\n")
 
 
 # -- the lab --------------------------------------------------------------------------------
@@ -200,12 +218,18 @@ def lab_hosts(inventory: Path | None = None) -> list[LabHost]:
     groups = _groups_of(data)
     hosts = []
     for name in sorted(hostvars):
-        container = str(hostvars[name].get("ansible_host") or name)
+        container = str(hostvars[name].get("lab_container") or f"{CONTAINER_PREFIX}lab-{name}")
         if not container.startswith(CONTAINER_PREFIX):
             raise InvalidInput(
-                f"lab host {name}: ansible_host {container!r} must start with {CONTAINER_PREFIX!r}",
-                hint="the lab only creates and removes containers named golive-*")
-        hosts.append(LabHost(name, container, *_lab_address(name, hostvars[name]),
+                f"lab host {name}: lab_container {container!r} must start with "
+                f"{CONTAINER_PREFIX!r}", hint="the lab only creates and removes containers "
+                                              "named golive-*")
+        address, subnet = _lab_address(name, hostvars[name])
+        if not address:
+            raise InvalidInput(f"lab host {name} has no lab_address",
+                               hint="the lab reaches its hosts over SSH at their lab_address: "
+                                    "set one inside lab_subnet")
+        hosts.append(LabHost(name, container, address, subnet,
                              groups=tuple(groups.get(name, ()))))
     if not hosts:
         raise InvalidInput(f"the lab inventory {inventory} has no hosts")
@@ -353,9 +377,139 @@ def wait_booted(hosts: list[LabHost], timeout: float = BOOT_TIMEOUT) -> dict[str
     return states
 
 
+# -- SSH: the user, its key pair, the hosts' keys ------------------------------------------
+def key_pair() -> Path:
+    """The lab's private key (paths.lab_ssh_dir()/id_ed25519, 0600), created on first use."""
+    key = paths.lab_ssh_dir() / f"id_{SSH_KEY_TYPE}"
+    if not key.is_file():
+        keygen = shutil.which("ssh-keygen")
+        if keygen is None:
+            raise SetupError("ssh-keygen is needed for the lab's key pair",
+                             hint="apt-get install openssh-client")
+        tmp = key.with_name(f".{key.name}-{os.getpid()}")
+        public = Path(f"{tmp}.pub")
+        for stale in (tmp, public):
+            stale.unlink(missing_ok=True)
+        subprocess.run([keygen, "-q", "-t", SSH_KEY_TYPE, "-N", "", "-C", "golive-lab",
+                        "-f", str(tmp)], check=True, capture_output=True, timeout=60)
+        os.replace(public, f"{key}.pub")
+        os.replace(tmp, key)
+    os.chmod(key, 0o600)
+    return key
+
+
+# Run as root inside a container: the SSH user with the lab's public key (stdin) and
+# passwordless sudo, sshd started (its host keys made at its first start); prints the host key.
+_PROVISION = r"""set -eu
+user="$1"
+id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
+usermod -p '*' "$user"
+home=$(getent passwd "$user" | cut -d: -f6)
+install -d -m 0700 -o "$user" -g "$user" "$home/.ssh"
+umask 077
+cat > "$home/.ssh/authorized_keys"
+chown "$user:" "$home/.ssh/authorized_keys"
+printf '%s ALL=(ALL:ALL) NOPASSWD: ALL
+' "$user" > /etc/sudoers.d/golive-lab
+chmod 0440 /etc/sudoers.d/golive-lab
+systemctl start ssh.service
+cat /etc/ssh/ssh_host_ed25519_key.pub
+"""
+
+
+def _host_key_of(proc: subprocess.CompletedProcess, host: LabHost) -> str:
+    """'ssh-ed25519 AAAA...' from the last line a container printed."""
+    lines = _out(proc).splitlines()
+    fields = lines[-1].split() if lines else []
+    if proc.returncode != 0 or len(fields) < 2 or not fields[0].startswith("ssh-"):
+        raise SetupError(f"lab host {host.name}: no SSH host key: {_podman_error(proc)}",
+                         hint=f"podman exec {host.container} systemctl status ssh")
+    return f"{fields[0]} {fields[1]}"
+
+
+def provision_ssh(host: LabHost, public_key: str) -> str:
+    """The SSH user, its key and sudo in HOST's container; returns the container's host key."""
+    proc = podman("exec", "-i", host.container, "sh", "-c", _PROVISION, "golive-provision",
+                  SSH_USER, stdin=None, input_bytes=public_key.encode(), timeout=120)
+    return _host_key_of(proc, host)
+
+
+def host_key(host: LabHost) -> str:
+    """The SSH host key HOST's sshd presents, read inside its container."""
+    proc = podman("exec", host.container, "cat", "/etc/ssh/ssh_host_ed25519_key.pub",
+                  check=False, timeout=30)
+    return _host_key_of(proc, host)
+
+
+def read_known_hosts() -> dict[str, str]:
+    """{address: 'type key'} of the lab's known_hosts."""
+    path = paths.lab_ssh_dir() / "known_hosts"
+    entries = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 3 and not line.startswith("#"):
+                entries[fields[0]] = f"{fields[1]} {fields[2]}"
+    return entries
+
+
+def write_known_hosts(entries: dict[str, str]) -> Path:
+    path = paths.lab_ssh_dir() / "known_hosts"
+    tmp = path.with_name(f".known_hosts.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.writelines(f"{address} {key}\n" for address, key in sorted(entries.items()))
+    os.replace(tmp, path)
+    return path
+
+
+def setup_ssh(done: list[tuple[LabHost, str]], log=None) -> list[str]:
+    """Provision every host's SSH user; record the host keys of containers created now.
+
+    A container that already ran keeps the known_hosts entry it had: if its key changed, SSH
+    refuses it (the run fails as unreachable) until `golive lab trust` accepts the new key on
+    purpose. Returns the names of such hosts."""
+    public_key = key_pair().with_suffix(".pub").read_text()
+    known, changed = read_known_hosts(), []
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = list(pool.map(lambda pair: provision_ssh(pair[0], public_key), done))
+    for (host, action), key in zip(done, keys, strict=True):
+        if action == "created" or action.startswith("recreated") or host.address not in known:
+            known[host.address] = key
+        elif known[host.address] != key:
+            changed.append(host.name)
+    write_known_hosts(known)
+    if changed and log:
+        log("WARNING: the SSH host key of " + ", ".join(changed) + " is not the one in the "
+            "lab's known_hosts: runs will refuse them; `golive lab trust` accepts the "
+            "containers' current keys")
+    return changed
+
+
+def trust(names: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """Rewrite the known_hosts entries of NAMES (default: every running lab host) from the keys
+    inside their containers. Returns the hosts whose entry changed."""
+    hosts = lab_hosts()
+    unknown = sorted(set(names) - {h.name for h in hosts})
+    if unknown:
+        raise InvalidInput(f"not lab hosts: {', '.join(unknown)}",
+                           hint="hosts: " + ", ".join(h.name for h in hosts))
+    chosen = [h for h in hosts if h.name in names or not names]
+    known, updated = read_known_hosts(), []
+    for host in chosen:
+        if container_state(host.container) != "running":
+            raise SetupError(f"lab host {host.name} is not running", hint="golive lab up")
+        key = host_key(host)
+        if known.get(host.address) != key:
+            known[host.address] = key
+            updated.append(host.name)
+    write_known_hosts(known)
+    return updated
+
+
 def up(platforms: tuple[str, ...] | list[str] = (), log=None) -> list[tuple[LabHost, str]]:
     """Create or start every lab host on its platform (see parse_platforms); build the images
-    that are missing first."""
+    that are missing first; provision SSH (see setup_ssh)."""
     hosts = lab_hosts()
     default, by_pattern = parse_platforms(platforms)
     known = {h.name for h in hosts} | {g for h in hosts for g in h.groups}
@@ -371,6 +525,7 @@ def up(platforms: tuple[str, ...] | list[str] = (), log=None) -> list[tuple[LabH
     ensure_network(next((h.subnet for h in hosts if h.subnet), ""))
     done = [(host, start_host(host, images[host.name])) for host in hosts]
     wait_booted(hosts)
+    setup_ssh(done, log=log)
     return done
 
 
@@ -385,6 +540,7 @@ def down() -> list[str]:
         remove(*removed)
     if podman("network", "exists", NETWORK, check=False).returncode == 0:
         podman("network", "rm", "-f", NETWORK)
+    (paths.lab_ssh_dir() / "known_hosts").unlink(missing_ok=True)
     return removed
 
 

@@ -45,6 +45,14 @@ def lab_inventory() -> Path:
     return project_root() / "inventories" / "lab"
 
 
+def lab_ssh_dir() -> Path:
+    """The lab's SSH key pair and known_hosts (0700): GOLIVE_LAB_SSH_DIR for ansible."""
+    path = state_dir() / "lab" / "ssh"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
 def playbook(name: str) -> Path:
     return project_root() / "playbooks" / f"{name}.yml"
 

@@ -278,6 +278,8 @@ def run_env() -> dict[str, str]:
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        # where the lab inventory finds its SSH key and known_hosts (a path, not a secret)
+        "GOLIVE_LAB_SSH_DIR": str(paths.lab_ssh_dir()),
         # ansible-playbook from the interpreter's venv, even when that venv is not activated
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }

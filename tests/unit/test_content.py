@@ -60,16 +60,80 @@ def test_example_and_lab_use_the_same_groups(tmp_path):
     assert lab_groups["acme"] == {"acme"}  # lab-only CA
 
 
+SUBNET = {"lab_subnet": "10.213.7.0/24"}
+
+
 def test_lab_hosts_come_from_the_inventory(monkeypatch):
     inventory = {
-        "_meta": {"hostvars": {"db1": {"ansible_host": "golive-lab-db1"},
-                               "web1": {"ansible_host": "golive-lab-web1"}}},
+        "_meta": {"hostvars": {"db1": {"lab_container": "golive-lab-db1",
+                                       "lab_address": "10.213.7.11", **SUBNET},
+                               "web1": {"lab_address": "10.213.7.31", **SUBNET}}},
         "all": {"children": ["ungrouped", "db", "web"]},
         "db": {"hosts": ["db1"]}, "web": {"hosts": ["web1"]},
     }
     monkeypatch.setattr(runner, "list_inventory", lambda path: inventory)
-    assert lab.lab_hosts() == [lab.LabHost("db1", "golive-lab-db1", groups=("db",)),
-                               lab.LabHost("web1", "golive-lab-web1", groups=("web",))]
+    assert lab.lab_hosts() == [
+        lab.LabHost("db1", "golive-lab-db1", "10.213.7.11", "10.213.7.0/24", groups=("db",)),
+        lab.LabHost("web1", "golive-lab-web1", "10.213.7.31", "10.213.7.0/24",
+                    groups=("web",))]
+
+
+def test_the_lab_inventory_connects_over_ssh_as_a_sudo_user(tmp_path):
+    """The lab is reached as production is: SSH, a non-root user, become, host keys checked
+    against the lab's own known_hosts (never switched off)."""
+    env = {**os.environ, **runner.run_env(), "GOLIVE_LAB_SSH_DIR": str(tmp_path)}
+    out = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i",
+                          str(ROOT / "inventories" / "lab"), "--host", "db1"],
+                         env=env, capture_output=True, text=True, check=True, timeout=60).stdout
+    hostvars = json.loads(out)
+    assert hostvars["ansible_connection"] == "ssh"
+    assert hostvars["ansible_user"] not in ("root", "") and hostvars["ansible_become"] is True
+    assert hostvars["ansible_host"] == "{{ lab_address }}"
+    args = hostvars["ansible_ssh_common_args"]
+    assert "StrictHostKeyChecking=yes" in args and "/known_hosts" in args
+    assert "GOLIVE_LAB_SSH_DIR" in hostvars["ansible_ssh_private_key_file"]
+    assert hostvars["ansible_user"] == lab.SSH_USER
+
+
+def test_lab_key_pair_and_known_hosts_are_private(monkeypatch, tmp_path):
+    monkeypatch.setenv("GOLIVE_STATE_DIR", str(tmp_path))
+    key = lab.key_pair()
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert key.with_suffix(".pub").read_text().startswith("ssh-ed25519 ")
+    assert lab.key_pair() == key and key.read_bytes() == lab.key_pair().read_bytes()
+    path = lab.write_known_hosts({"10.213.7.11": "ssh-ed25519 AAAA1"})
+    assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    assert lab.read_known_hosts() == {"10.213.7.11": "ssh-ed25519 AAAA1"}
+
+
+@pytest.mark.parametrize(("action", "before", "kept"), [
+    ("created", "ssh-ed25519 OLD", "ssh-ed25519 NEW"),      # a new container: its key
+    ("recreated (gone)", "ssh-ed25519 OLD", "ssh-ed25519 NEW"),
+    ("running", None, "ssh-ed25519 NEW"),                   # no entry yet: read inside
+    ("running", "ssh-ed25519 OLD", "ssh-ed25519 OLD"),      # changed key: not trusted
+    ("started", "ssh-ed25519 NEW", "ssh-ed25519 NEW"),
+])
+def test_lab_up_trusts_only_keys_of_containers_it_created(monkeypatch, tmp_path, action,
+                                                         before, kept):
+    monkeypatch.setenv("GOLIVE_STATE_DIR", str(tmp_path))
+    if before:
+        lab.write_known_hosts({"10.213.7.11": before})
+    monkeypatch.setattr(lab, "provision_ssh", lambda host, key: "ssh-ed25519 NEW")
+    host = lab.LabHost("db1", "golive-lab-db1", "10.213.7.11", "10.213.7.0/24")
+    warnings = []
+    changed = lab.setup_ssh([(host, action)], log=warnings.append)
+    assert lab.read_known_hosts() == {"10.213.7.11": kept}
+    assert changed == (["db1"] if kept != "ssh-ed25519 NEW" else [])
+    assert bool(warnings) == bool(changed)
+    if changed:
+        assert "golive lab trust" in warnings[0]
+        monkeypatch.setattr(lab, "lab_hosts", lambda: [host])
+        monkeypatch.setattr(lab, "container_state", lambda c: "running")
+        monkeypatch.setattr(lab, "host_key", lambda h: "ssh-ed25519 NEW")
+        assert lab.trust(["db1"]) == ["db1"]
+        assert lab.read_known_hosts() == {"10.213.7.11": "ssh-ed25519 NEW"}
+        with pytest.raises(InvalidInput, match="not lab hosts: web9"):
+            lab.trust(["web9"])
 
 
 def test_lab_groups_include_parents():
@@ -94,7 +158,7 @@ def test_lab_platform_per_host(monkeypatch, specs, env, expected):
     hosts = [lab.LabHost("db1", "golive-lab-db1", groups=("db", "db_primary")),
              lab.LabHost("web1", "golive-lab-web1", groups=("web",))]
     assert {h.name: h.platform(default, by_pattern) for h in hosts} == expected
-    assert lab.image_for(expected["db1"]) == f"localhost/golive-{expected['db1']}:1"
+    assert lab.image_for(expected["db1"]) == f"localhost/golive-{expected['db1']}:2"
 
 
 @pytest.mark.parametrize(("specs", "words"), [
@@ -119,16 +183,15 @@ def test_lab_images_use_the_release_apt_format():
 
 def _lab_with(monkeypatch, **hostvars):
     inventory = {"_meta": {"hostvars": {
-        name: {"ansible_host": f"golive-lab-{name}", "lab_subnet": "10.213.7.0/24", **hv}
+        name: {"lab_container": f"golive-lab-{name}", "lab_subnet": "10.213.7.0/24", **hv}
         for name, hv in hostvars.items()}}}
     monkeypatch.setattr(runner, "list_inventory", lambda path: inventory)
 
 
 def test_lab_hosts_keep_their_fixed_address(monkeypatch):
-    _lab_with(monkeypatch, cache1={"lab_address": "10.213.7.21"}, web1={})
+    _lab_with(monkeypatch, cache1={"lab_address": "10.213.7.21"})
     assert lab.lab_hosts() == [
-        lab.LabHost("cache1", "golive-lab-cache1", "10.213.7.21", "10.213.7.0/24"),
-        lab.LabHost("web1", "golive-lab-web1")]
+        lab.LabHost("cache1", "golive-lab-cache1", "10.213.7.21", "10.213.7.0/24")]
 
 
 @pytest.mark.parametrize(("hostvars", "message"), [
@@ -137,6 +200,7 @@ def test_lab_hosts_keep_their_fixed_address(monkeypatch):
     ({"a": {"lab_address": "10.213.7.300"}}, "lab_address '10.213.7.300'"),
     ({"a": {"lab_address": "10.213.7.5"}, "b": {"lab_address": "10.213.7.5"}},
      "both have lab_address 10.213.7.5"),
+    ({"a": {}}, "lab host a has no lab_address"),
 ])
 def test_lab_refuses_bad_addresses(monkeypatch, hostvars, message):
     _lab_with(monkeypatch, **hostvars)
@@ -145,7 +209,7 @@ def test_lab_refuses_bad_addresses(monkeypatch, hostvars, message):
 
 
 def test_lab_refuses_containers_it_does_not_own(monkeypatch):
-    inventory = {"_meta": {"hostvars": {"db1": {"ansible_host": "production-db"}}}}
+    inventory = {"_meta": {"hostvars": {"db1": {"lab_container": "production-db"}}}}
     monkeypatch.setattr(runner, "list_inventory", lambda path: inventory)
     with pytest.raises(lab.InvalidInput, match="must start with 'golive-'"):
         lab.lab_hosts()
@@ -209,7 +273,7 @@ def test_start_host_recreates_a_container_that_only_looks_running(monkeypatch, s
         calls.append(args[0])
         if args[:2] == ("container", "inspect"):
             if "{{.ImageName}}" in args:
-                return _Proc(b"localhost/golive-debian13:1")
+                return _Proc(b"localhost/golive-debian13:2")
             return _Proc(status.split("-")[0].encode())
         if args[0] == "exec":
             return _Proc(rc=exec_rc, err=b"Error: cannot exec in a stopped container\n")
@@ -219,19 +283,19 @@ def test_start_host_recreates_a_container_that_only_looks_running(monkeypatch, s
 
     monkeypatch.setattr(lab, "podman", fake_podman)
     host = lab.LabHost("web1", "golive-lab-web1", "10.213.7.31", "10.213.7.0/24")
-    assert lab.start_host(host, "localhost/golive-debian13:1") == action
+    assert lab.start_host(host, "localhost/golive-debian13:2") == action
     assert [c for c in calls if c not in ("container", "exec")] == ran
 
 
 def test_start_host_refuses_a_host_on_another_platform(monkeypatch):
     def fake_podman(*args, check=True, stdin=None, timeout=300):
         if "{{.ImageName}}" in args:
-            return _Proc(b"localhost/golive-debian12:1")
+            return _Proc(b"localhost/golive-debian12:2")
         return _Proc(b"running")
 
     monkeypatch.setattr(lab, "podman", fake_podman)
     with pytest.raises(InvalidInput, match="keeps its platform") as info:
-        lab.start_host(lab.LabHost("db1", "golive-lab-db1"), "localhost/golive-debian13:1")
+        lab.start_host(lab.LabHost("db1", "golive-lab-db1"), "localhost/golive-debian13:2")
     assert "golive lab down" in info.value.hint
 
 
