@@ -130,3 +130,13 @@ def pytest_runtest_makereport(item, call):
         reporter.write_line(report.longreprtext[-6000:])
     elif report.capstdout.strip():  # the figures a test prints (failed requests, wall times)
         reporter.write_line(report.capstdout.strip()[-2000:])
+
+
+_LAST = ("test_example_inventory.py", "test_secrets.py")  # in this order, after all others
+
+
+def pytest_collection_modifyitems(items):
+    """test_example_inventory.py recreates the lab with the example's secrets, so it runs after
+    every other test; test_secrets.py runs last of all."""
+    items.sort(key=lambda item: _LAST.index(item.path.name) + 1 if item.path.name in _LAST
+               else 0)

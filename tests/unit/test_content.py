@@ -318,3 +318,96 @@ def test_module_documentation_is_yaml(module):
         match = re.search(name + r' = r"""(.*?)"""', source, re.S)
         assert match, f"{module}: no {name}"
         yaml.safe_load(match.group(1))
+
+
+# -- the example inventory: complete, and its secrets vaulted -------------------------------------
+
+EXAMPLE = ROOT / "inventories" / "example"
+LAB = ROOT / "inventories" / "lab"
+# What the lab sets that a real inventory does not, and why. Everything else the lab sets, the
+# example sets too (with production values), so a copy of it works as it is.
+LAB_ONLY = {
+    "ansible_connection": "the lab's podman connection; real hosts are reached over SSH",
+    "lab_subnet": "the lab's podman network",
+    "lab_address": "a lab container's fixed address; real hosts have ansible_host",
+    "checks_thresholds": "relaxed for containers sharing one machine (load, disk, latency, "
+                         "Pebble's changing root); the example keeps the plans' figures",
+    "checks_skip": "the lab's containers run no time daemon (clock)",
+    "pebble_certificate_validity_seconds": "Pebble, the lab's ACME CA (group acme)",
+    "tls_acme_ca_bundle_host": "the CA of Pebble's API; Let's Encrypt's is publicly trusted",
+    "tls_acme_ca_bundle_path": "the CA of Pebble's API; Let's Encrypt's is publicly trusted",
+    "tls_renewal_failure_command": "a marker file the lab's e2e test looks for; the example "
+                                   "pages through tls_renewal_failure_webhook",
+    "postgresql_memory_mb": "the lab's DB hosts share one machine; a DB host's own RAM "
+                            "(the default) is right elsewhere",
+    "_lab_app_db_password": "the lab's helper that reads its clear-text DB password",
+}
+SECRET_NAME = ("password", "secret", "cipher_pass", "_pass", "database_url")
+
+
+def _inventory_vars(inventory: Path) -> dict[str, object]:
+    """Every variable an inventory directory sets (group_vars files and hosts.yml's host and
+    group vars), name -> value; vault.yml is left out."""
+    found: dict[str, object] = {}
+    for path in sorted((inventory / "group_vars").rglob("*.yml")):
+        if path.name != "vault.yml":
+            found.update(yaml.safe_load(path.read_text()) or {})
+
+    def walk(group: dict) -> None:
+        found.update(group.get("vars") or {})
+        for host in (group.get("hosts") or {}).values():
+            found.update(host or {})
+        for child in (group.get("children") or {}).values():
+            walk(child or {})
+
+    walk(yaml.safe_load((inventory / "hosts.yml").read_text())["all"])
+    return found
+
+
+def example_vault() -> dict[str, str]:
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    vault = VaultLib([("default", VaultSecret(EXAMPLE_VAULT_PASSWORD.encode()))])
+    return yaml.safe_load(vault.decrypt((EXAMPLE / "group_vars" / "all" / "vault.yml").read_text()))
+
+
+def test_example_sets_everything_the_lab_sets():
+    lab_vars, example_vars = _inventory_vars(LAB), _inventory_vars(EXAMPLE)
+    missing = set(lab_vars) - set(example_vars) - set(LAB_ONLY)
+    assert missing == set(), f"set in the lab, not in inventories/example: {sorted(missing)}"
+    assert set(LAB_ONLY) <= set(lab_vars), "LAB_ONLY names only what the lab sets"
+    assert set(LAB_ONLY) & set(example_vars) == set(), "lab-only settings stay out of the example"
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r.name != "pebble"], ids=lambda p: p.name)
+def test_example_sets_every_required_option(role):
+    spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"]
+    required = {k for k, v in options.items() if v.get("required")}
+    assert required - set(_inventory_vars(EXAMPLE)) == set()
+
+
+def _secret_values(name: str, value: object, path: str = "") -> list[tuple[str, object]]:
+    """(where, value) of every value under a secret-looking name, nested dicts/lists walked."""
+    where = f"{path}.{name}" if path else name
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _secret_values(str(k), v, where)]
+    if isinstance(value, list):
+        return [x for i, v in enumerate(value) for x in _secret_values(name, v, f"{where}[{i}]")]
+    return [(where, value)] if any(s in name.lower() for s in SECRET_NAME) else []
+
+
+def test_example_secrets_are_vaulted_and_each_one_is_used():
+    secrets = example_vault()
+    assert secrets and all(k.startswith("vault_") for k in secrets)
+    assert all(isinstance(v, str) and len(v) >= 16 for v in secrets.values())
+    plain = {p: p.read_text() for p in EXAMPLE.rglob("*.yml") if p.name != "vault.yml"}
+    everything = "".join(plain.values())
+    assert [k for k in secrets if k not in everything] == [], "each vault_* is referenced"
+    leaked = [(str(p), k) for p, text in plain.items() for k, v in secrets.items() if v in text]
+    assert leaked == []
+    # every secret-looking setting is a template that reads the vault, none is written out
+    clear = [(where, value) for name, value in _inventory_vars(EXAMPLE).items()
+             for where, value in _secret_values(name, value)
+             if not (isinstance(value, str) and "{{ vault_" in value)]
+    assert clear == [], f"secrets in clear text in inventories/example: {clear}"
