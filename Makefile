@@ -19,7 +19,7 @@ TIMED := tests/scripts/timed
 WITH_ENV = eval "$$($(GOLIVE) env)"; export PATH="$(CURDIR)/$(VENV)/bin:$$PATH";
 
 .PHONY: demo test setup packages venv image lint unit molecule e2e bench clean lab-down \
-        drill-dist-upgrade
+        drill-dist-upgrade drill-example
 
 ## demo: install what is missing, bring the lab up, converge it, take a first full backup and
 ## prove it with a restore test, build the sample app and deploy it on web1 and web2, print a
@@ -97,6 +97,12 @@ bench: venv
 ## cluster (one throwaway container, about 10 min; not part of `make test`)
 drill-dist-upgrade: venv image
 	$(VENV)/bin/pytest -q -s -p no:cacheprovider tests/drills/test_dist_upgrade.py
+
+## drill-example: a copy of inventories/example (addresses, SSH user and key changed) converges a
+## new lab and deploys the sample app; the lab is removed at the end (about 15 min; not part of
+## `make test`)
+drill-example: venv image
+	$(VENV)/bin/pytest -q -s -p no:cacheprovider tests/drills/test_example_inventory.py
 
 lab-down: venv
 	$(GOLIVE) lab down

@@ -507,10 +507,12 @@ def trust(names: tuple[str, ...] | list[str] = ()) -> list[str]:
     return updated
 
 
-def up(platforms: tuple[str, ...] | list[str] = (), log=None) -> list[tuple[LabHost, str]]:
-    """Create or start every lab host on its platform (see parse_platforms); build the images
-    that are missing first; provision SSH (see setup_ssh)."""
-    hosts = lab_hosts()
+def up(platforms: tuple[str, ...] | list[str] = (), log=None,
+       inventory: Path | None = None) -> list[tuple[LabHost, str]]:
+    """Create or start every host of the lab inventory (or INVENTORY, e.g. a bench's) on its
+    platform (see parse_platforms); build the images that are missing first; provision SSH (see
+    setup_ssh)."""
+    hosts = lab_hosts(inventory)
     default, by_pattern = parse_platforms(platforms)
     known = {h.name for h in hosts} | {g for h in hosts for g in h.groups}
     unknown = sorted(set(by_pattern) - known)

@@ -132,11 +132,10 @@ def pytest_runtest_makereport(item, call):
         reporter.write_line(report.capstdout.strip()[-2000:])
 
 
-_LAST = ("test_example_inventory.py", "test_secrets.py")  # in this order, after all others
+_LAST = ("test_secrets.py",)  # after all others
 
 
 def pytest_collection_modifyitems(items):
-    """test_example_inventory.py recreates the lab with the example's secrets, so it runs after
-    every other test; test_secrets.py runs last of all."""
+    """test_secrets.py searches what every other test left on the hosts: it runs last."""
     items.sort(key=lambda item: _LAST.index(item.path.name) + 1 if item.path.name in _LAST
                else 0)

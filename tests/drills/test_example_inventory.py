@@ -36,9 +36,9 @@ The lab is recreated first (`golive lab down`, `golive lab up`): the roles do no
 secret on hosts that run others (Sentinel's passwords are written once, when sentinel.conf is
 bootstrapped; pgBackRest cannot encrypt a repository made without a cipher), and a user's copy
 starts from new hosts too. Pebble (lab only) is converged from the lab inventory, then the copy
-converges everything else. Afterwards the lab holds the example's secrets and cannot be
-converged with the lab inventory until `golive lab down`: this test runs after every other e2e
-test (tests/e2e/conftest.py orders it), only test_secrets.py after it.
+converges everything else. Afterwards the lab holds the example's secrets, so the drill
+removes it (`golive lab down`), also on failure. It recreates the lab (about 12 min), so it runs
+outside `make test`, as `make drill-example`.
 """
 
 import base64
@@ -58,12 +58,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ..unit.test_content import EXAMPLE_VAULT_PASSWORD, example_vault
-from .conftest import ROOT, as_json, golive, leaked
+from tests.e2e.conftest import ROOT, as_json, golive, leaked
+from tests.unit.test_content import EXAMPLE_VAULT_PASSWORD, example_vault
 
 EXAMPLE = ROOT / "inventories" / "example"
 LAB = ROOT / "inventories" / "lab"
-SSH_DIR_ENV = "GOLIVE_LAB_SSH_DIR"
 VERSION = "1.0.0"
 
 
@@ -174,12 +173,21 @@ def served(address: str) -> tuple[int, str | None, dict]:
         return answer.status, answer.headers.get("X-App-Version"), json.loads(answer.read())
 
 
-def test_a_copy_of_the_example_converges_the_lab_and_deploys_the_app(lab, tmp_path):
-    ssh_dir = Path(os.environ.get(SSH_DIR_ENV, ""))
-    if not os.environ.get(SSH_DIR_ENV) or not (ssh_dir / "id_ed25519").is_file():
-        pytest.fail(f"{SSH_DIR_ENV} must name the lab's SSH directory (id_ed25519, known_hosts)")
+@pytest.fixture
+def fresh_lab():
+    """A new lab, removed at the end (it holds the example's secrets by then)."""
     golive("lab", "down", check=True)
-    golive("lab", "up", check=True)
+    try:
+        golive("lab", "up", check=True)
+        yield
+    finally:
+        golive("lab", "down")
+
+
+def test_a_copy_of_the_example_converges_the_lab_and_deploys_the_app(fresh_lab, tmp_path):
+    from golive import paths
+
+    ssh_dir = paths.lab_ssh_dir()
     proc = golive("converge", "-l", "acme", "--json")  # Pebble, from the lab inventory
     assert proc.returncode == 0, proc.stderr[-3000:]
 
