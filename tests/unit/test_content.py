@@ -327,7 +327,12 @@ LAB = ROOT / "inventories" / "lab"
 # What the lab sets that a real inventory does not, and why. Everything else the lab sets, the
 # example sets too (with production values), so a copy of it works as it is.
 LAB_ONLY = {
-    "ansible_connection": "the lab's podman connection; real hosts are reached over SSH",
+    "ansible_connection": "ssh, said explicitly in the lab (SSH is Ansible's default)",
+    "ansible_ssh_private_key_file": "the lab's key pair in golive's state dir; a user's own "
+                                    "key is their ssh-agent's or ~/.ssh's",
+    "ansible_ssh_common_args": "the lab's own known_hosts; real hosts' keys go in "
+                               "~/.ssh/known_hosts",
+    "lab_container": "a lab host's podman container",
     "lab_subnet": "the lab's podman network",
     "lab_address": "a lab container's fixed address; real hosts have ansible_host",
     "checks_thresholds": "relaxed for containers sharing one machine (load, disk, latency, "
