@@ -131,6 +131,13 @@ def command(client, *args):
         raise error_from(exc) from None
 
 
+def raw_command(client, *args):
+    """command() with the reply as the server sent it: redis-py's parsing of it is off for this
+    command name (redis-py answers PING with True and ACL LOAD with True, not PONG and OK)."""
+    client.set_response_callback(str(args[0]).upper(), _raw)
+    return command(client, *args)
+
+
 def close(client) -> None:
     """Drop the client's connections (redis-py keeps them in a pool)."""
     client.close()

@@ -8,7 +8,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,9 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLIVE = [sys.executable, "-m", "golive"]
 
 
+# Every `--json` document the CLI printed in this session, and what it printed on stderr:
+# tests/e2e/test_secrets.py (run last) searches them for the lab's secrets.
+CLI_OUTPUTS: list[tuple[str, str]] = []
+
+
 def golive(*args, check=False, timeout=1800, cwd=ROOT, cmd=None):
     proc = subprocess.run([*(cmd or GOLIVE), *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=os.environ.copy(), check=False)
+    if "--json" in args:
+        CLI_OUTPUTS.append((" ".join(str(a) for a in args[:3]), proc.stdout + proc.stderr))
     if check and proc.returncode != 0:
         raise AssertionError(f"golive {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
     return proc
@@ -97,6 +106,75 @@ def assert_refused_in_preflight(proc, words):
     assert all(s["changed"] == 0 for s in document["hosts"].values()), document["hosts"]
 
 
+# What every process on the lab hosts ran with (`ps -eo args`, read from /proc so that hosts
+# without procps answer too) while a whole-lab converge ran, sampled by ProcessSampler; plus the
+# control node's processes that talk to a lab container (podman exec golive-lab-*: the
+# connection's own command line). {host: {line, ...}}, and the number of rounds per host.
+PS_SAMPLES: dict[str, set[str]] = {}
+PS_ROUNDS: dict[str, int] = {}
+CONTROL = "control node"
+_PROC_ARGS = r"""for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f" 2>/dev/null; echo; done"""
+
+
+def process_lines(host: str) -> list[str] | None:
+    """The command lines of every process of lab host HOST (CONTROL: this machine's that name
+    a lab container); None when the host could not be asked."""
+    if host == CONTROL:
+        proc = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, timeout=30,
+                              check=False)
+        return [line for line in proc.stdout.splitlines() if "golive-lab-" in line]
+    proc = podman("exec", container(host), "sh", "-c", _PROC_ARGS, timeout=30)
+    if proc.returncode != 0:
+        return None
+    return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+
+
+class ProcessSampler:
+    """Samples process lists on HOSTS (and the control node) every INTERVAL seconds while its
+    `with` block runs, into PS_SAMPLES/PS_ROUNDS; bounded by MAX_SECONDS and by MAX_ROUNDS per
+    host, so that a hung converge cannot make it run or grow forever."""
+
+    INTERVAL = 1.0  # the lab's nine hosts share 2 CPUs with the converge being sampled
+    MAX_SECONDS = 1800
+    MAX_ROUNDS = 3000
+
+    def __init__(self, hosts):
+        self.hosts = [*sorted(hosts), CONTROL]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="ps-sampler", daemon=True)
+
+    def _sample(self, host: str) -> None:
+        lines = process_lines(host)
+        if lines is not None:
+            PS_SAMPLES.setdefault(host, set()).update(lines)
+            PS_ROUNDS[host] = PS_ROUNDS.get(host, 0) + 1
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.MAX_SECONDS
+        with ThreadPoolExecutor(max_workers=len(self.hosts)) as pool:
+            for _ in range(self.MAX_ROUNDS):
+                if self.stop.is_set() or time.monotonic() > deadline:
+                    return
+                list(pool.map(self._sample, self.hosts))
+                self.stop.wait(self.INTERVAL)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=60)
+        return False
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """tests/e2e/test_secrets.py runs after every other e2e test (whatever the file order), so
+    that it searches what all of them left behind; the others keep their order."""
+    last = [item for item in items if item.nodeid.split("::")[0].endswith("test_secrets.py")]
+    items[:] = [item for item in items if item not in last] + last
+
+
 @pytest.fixture(scope="session")
 def lab():
     from golive import lab as lab_mod
@@ -131,11 +209,3 @@ def pytest_runtest_makereport(item, call):
     elif report.capstdout.strip():  # the figures a test prints (failed requests, wall times)
         reporter.write_line(report.capstdout.strip()[-2000:])
 
-
-_LAST = ("test_secrets.py",)  # after all others
-
-
-def pytest_collection_modifyitems(items):
-    """test_secrets.py searches what every other test left on the hosts: it runs last."""
-    items.sort(key=lambda item: _LAST.index(item.path.name) + 1 if item.path.name in _LAST
-               else 0)

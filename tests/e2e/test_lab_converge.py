@@ -2,7 +2,7 @@ import os
 import re
 import signal
 
-from .conftest import as_json, converge_settled, golive
+from .conftest import ProcessSampler, as_json, converge_settled, golive
 
 LAB_HOSTS = {"acme", "backup1", "cache1", "cache2", "cache3", "db1", "db2", "web1", "web2"}
 
@@ -16,8 +16,10 @@ def test_lab_matches_inventory(lab):
 
 def test_converge_twice_second_changes_nothing(lab):
     """On a converged lab (`make demo` ran) one converge must change nothing; on a fresh one,
-    or after tests that left a change, the second must."""
-    document = converge_settled()
+    or after tests that left a change, the second must. Meanwhile every host's process list is
+    sampled for tests/e2e/test_secrets.py (no secret on any command line)."""
+    with ProcessSampler(LAB_HOSTS):
+        document = converge_settled()
     assert set(document["hosts"]) == LAB_HOSTS
     changed = {h: s["changed"] for h, s in document["hosts"].items() if s["changed"]}
     assert changed == {}

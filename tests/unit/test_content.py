@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -416,3 +417,90 @@ def test_example_secrets_are_vaulted_and_each_one_is_used():
              for where, value in _secret_values(name, value)
              if not (isinstance(value, str) and "{{ vault_" in value)]
     assert clear == [], f"secrets in clear text in inventories/example: {clear}"
+
+
+# --- secrets stay off command lines (issue 15) -------------------------------------------------
+
+# A variable whose value is a secret, by name: *password*, *secret*, *token*, private keys.
+SECRET_NAME = re.compile(r"[A-Za-z_][\w]*(?:password|secret|token|private_key|passphrase)\w*",
+                         re.IGNORECASE)
+COMMAND_MODULES = {f"{prefix}{name}" for prefix in ("", "ansible.builtin.", "ansible.legacy.")
+                   for name in ("command", "shell", "raw", "script", "expect")}
+TASK_FILES = sorted([*ROOT.glob("roles/*/tasks/*.yml"), *ROOT.glob("roles/*/handlers/*.yml"),
+                     *ROOT.glob("playbooks/*.yml")])
+
+
+def _tasks(items, inherited):
+    """(task, vars in scope) for every task of a task list, blocks walked."""
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        scope = {**inherited, **(item.get("vars") or {})}
+        if "block" in item:
+            for key in ("block", "rescue", "always"):
+                yield from _tasks(item.get(key), scope)
+        else:
+            yield item, scope
+
+
+def _all_tasks(path: Path):
+    data = yaml.safe_load(path.read_text()) or []
+    for entry in data:
+        if isinstance(entry, dict) and "hosts" in entry:  # a play
+            scope = entry.get("vars") or {}
+            for key in ("pre_tasks", "tasks", "post_tasks", "handlers"):
+                yield from _tasks(entry.get(key), scope)
+        else:
+            yield from _tasks([entry], {})
+
+
+def secret_references(value, scope: dict) -> set[str]:
+    """Names of secret-looking variables that VALUE's Jinja expressions use, following the
+    variables of SCOPE it names (one level: `environment: "{{ admin_env }}"`)."""
+    text = json.dumps(value)
+    for name in set(re.findall(r"\b\w+\b", text)) & set(scope):
+        text += json.dumps(scope[name])
+    found = set()
+    for expression in re.findall(r"\{\{(.*?)\}\}", text):
+        found |= set(SECRET_NAME.findall(expression))
+    return found
+
+
+def command_line_leaks() -> list[str]:
+    leaks = []
+    for path in TASK_FILES:
+        for task, scope in _all_tasks(path):
+            where = f"{path.relative_to(ROOT)}: {task.get('name', '?')}"
+            names = secret_references(task.get("environment"), scope)
+            if names:
+                leaks.append(f"{where}: environment uses {sorted(names)}")
+            for module in COMMAND_MODULES & set(task):
+                names = secret_references([task[module], task.get("args")], scope)
+                if names:
+                    leaks.append(f"{where}: {module} command line uses {sorted(names)}")
+    return leaks
+
+
+def test_no_secret_in_environment_or_command_lines():
+    """Under become, a task's environment is part of the command sudo runs, logs (journal,
+    auth.log) and shows in ps; so is every word of a command/shell task. Secrets go in no_log
+    module options (golive.ops.redis_command, pgbouncer_admin, ...) or in 0600 files."""
+    assert TASK_FILES
+    assert command_line_leaks() == []
+
+
+@pytest.mark.parametrize("task", [
+    {"name": "t", "ansible.builtin.command": {"argv": ["redis-cli", "PING"]},
+     "environment": {"REDISCLI_AUTH": "{{ redis_admin_password }}"}},
+    {"name": "t", "ansible.builtin.command": {"argv": ["redis-cli", "-a", "{{ redis_password }}"]}},
+    {"name": "t", "ansible.builtin.shell": "psql postgresql://app:{{ app_db_password }}@db1/app"},
+    {"block": [{"name": "t", "ansible.builtin.command": {"argv": ["psql"]},
+                "environment": "{{ admin_env }}"}],
+     "vars": {"admin_env": {"PGPASSWORD": "{{ hostvars[b].pgbouncer_admin_password }}"}}},
+])
+def test_the_command_line_check_finds_leaks(task, tmp_path, monkeypatch):
+    tasks = tmp_path / "tasks.yml"
+    tasks.write_text(yaml.safe_dump([task]))
+    monkeypatch.setattr(sys.modules[__name__], "TASK_FILES", [tasks])
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert len(command_line_leaks()) == 1

@@ -1,4 +1,4 @@
-"""golive.ops.pg_login, golive.ops.pg_replication and their module_utils, without a database.
+"""golive.ops.pg_login, pg_replication, pgbouncer_admin and their module_utils, without a database.
 
 The modules are imported the way Ansible ships them (ansible_collections.golive.ops...) through
 a temporary collections dir whose golive/ops links to the repository root. main() runs with a
@@ -24,7 +24,8 @@ PASSWORD = "s3cr3t-Pa55"  # never to be seen in any result
 def collection(tmp_path_factory):
     """pg, pg_login and pg_replication, imported as ansible_collections.golive.ops modules."""
     with collection_modules(tmp_path_factory, pg="module_utils.pg", pg_login="modules.pg_login",
-                            pg_replication="modules.pg_replication") as modules:
+                            pg_replication="modules.pg_replication",
+                            pgbouncer_admin="modules.pgbouncer_admin") as modules:
         yield modules
 
 
@@ -41,6 +42,11 @@ def pg_login(collection):
 @pytest.fixture(scope="module")
 def pg_replication(collection):
     return collection.pg_replication
+
+
+@pytest.fixture(scope="module")
+def pgbouncer_admin(collection):
+    return collection.pgbouncer_admin
 
 
 # --- fakes ------------------------------------------------------------------------------------
@@ -967,3 +973,144 @@ def test_login_requires_user(pg_login, ansible_module):
     failed, result = run_main(pg_login, {}, connect_fn=fake_connect(AssertionError()))
     assert failed
     assert "user" in result["msg"]
+
+
+# --- pgbouncer_admin --------------------------------------------------------------------------
+
+SHOW_CONFIG = table(
+    {"key": "max_client_conn", "value": "500", "default": "100", "changeable": "yes"},
+    {"key": "listen_port", "value": "6432", "default": "6432", "changeable": "no"},
+)
+
+
+def console(answers):
+    """PgBouncer's admin console: answers maps a command to (columns, rows), None or an error."""
+
+    def respond(sql):
+        if sql not in answers:
+            return FakeDbError(f"ERROR:  invalid command '{sql}', use SHOW HELP;")
+        return answers[sql]
+
+    return FakeConnection(respond)
+
+
+def test_admin_show_config_as_text_rows(pgbouncer_admin, ansible_module):
+    conn, calls = console({"SHOW CONFIG": SHOW_CONFIG}), []
+    failed, result = run_main(
+        pgbouncer_admin,
+        {"host": "/var/run/postgresql", "user": "pgbouncer_admin", "password": PASSWORD,
+         "command": "SHOW CONFIG"},
+        connect_fn=fake_connect(conn, calls),
+    )
+    assert not failed
+    assert result == {
+        "changed": False,
+        "columns": ["key", "value", "default", "changeable"],
+        "rows": [
+            {"key": "max_client_conn", "value": "500", "default": "100", "changeable": "yes"},
+            {"key": "listen_port", "value": "6432", "default": "6432", "changeable": "no"},
+        ],
+        "sent": True,
+        "error": None,
+        "reason": None,
+    }
+    assert calls == [{"host": "/var/run/postgresql", "port": 6432, "user": "pgbouncer_admin",
+                      "password": PASSWORD, "dbname": "pgbouncer", "connect_timeout": 5,
+                      "ignore_pgpass": True}]
+    assert conn.executed == ["SHOW CONFIG"]  # nothing else: the console takes only its commands
+    assert conn.closed
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(None, ""), (20, "20"), (0, "0"), (True, "t"), (False, "f"), ("session", "session"),
+     (b"\x01", "\\x01"), (decimal.Decimal("1.50"), "1.50")],
+)
+def test_admin_values_as_psql_csv_prints_them(pgbouncer_admin, value, text):
+    assert pgbouncer_admin.as_text(value) == text
+
+
+def test_admin_show_databases_ints_and_nulls_become_text(pgbouncer_admin, ansible_module):
+    rows = table({"name": "app", "host": "127.0.0.1", "port": 5432, "database": "app",
+                  "pool_size": 20, "pool_mode": None, "paused": 0})
+    failed, result = run_main(pgbouncer_admin,
+                              {"user": "pgbouncer_admin", "password": PASSWORD,
+                               "command": "SHOW DATABASES"},
+                              connect_fn=fake_connect(console({"SHOW DATABASES": rows})))
+    assert not failed
+    assert result["rows"] == [{"name": "app", "host": "127.0.0.1", "port": "5432",
+                               "database": "app", "pool_size": "20", "pool_mode": "",
+                               "paused": "0"}]
+
+
+def test_admin_changing_command_reports_changed(pgbouncer_admin, ansible_module):
+    conn = console({"PAUSE": None})
+    failed, result = run_main(pgbouncer_admin,
+                              {"user": "pgbouncer_admin", "password": PASSWORD,
+                               "command": "PAUSE", "changes": True},
+                              connect_fn=fake_connect(conn))
+    assert not failed and result["changed"] is True
+    assert result["columns"] == [] and result["rows"] == []
+    assert conn.executed == ["PAUSE"]
+
+
+def test_admin_changing_command_not_sent_in_check_mode(pgbouncer_admin, ansible_module):
+    calls = []
+    failed, result = run_main(pgbouncer_admin,
+                              {"user": "pgbouncer_admin", "password": PASSWORD, "command": "PAUSE",
+                               "changes": True, "_ansible_check_mode": True},
+                              connect_fn=fake_connect(console({}), calls))
+    assert not failed and result["changed"] is True and result["sent"] is False
+    assert calls == []
+
+
+def test_admin_reading_command_runs_in_check_mode(pgbouncer_admin, ansible_module):
+    failed, result = run_main(pgbouncer_admin,
+                              {"user": "pgbouncer_stats", "password": PASSWORD,
+                               "command": "SHOW CONFIG", "_ansible_check_mode": True},
+                              connect_fn=fake_connect(console({"SHOW CONFIG": SHOW_CONFIG})))
+    assert not failed and result["sent"] is True and len(result["rows"]) == 2
+
+
+def test_admin_refused_login_fails_without_the_password(pg, pgbouncer_admin, ansible_module):
+    error = pg.PgError(f'connection to server at "127.0.0.1", port 6432 failed: FATAL:  password '
+                       f'authentication failed for user "pgbouncer_admin" ({PASSWORD})',
+                       "auth_failed")
+    failed, result = run_main(pgbouncer_admin,
+                              {"user": "pgbouncer_admin", "password": PASSWORD,
+                               "command": "SHOW CONFIG"},
+                              connect_fn=fake_connect(error))
+    assert failed and result["reason"] == "auth_failed" and result["rows"] == []
+    assert result["msg"].startswith("SHOW CONFIG on PgBouncer 127.0.0.1:6432: connection")
+    assert PASSWORD not in json.dumps(result)
+
+
+def test_admin_command_error_fails_and_closes(pgbouncer_admin, ansible_module):
+    conn = console({})
+    failed, result = run_main(pgbouncer_admin,
+                              {"user": "pgbouncer_admin", "password": PASSWORD,
+                               "command": "SHOW NOTHING"},
+                              connect_fn=fake_connect(conn))
+    assert failed and "invalid command" in result["error"] and result["reason"] == "other"
+    assert conn.closed
+
+
+def test_admin_missing_psycopg2_fails_cleanly(pg, pgbouncer_admin, ansible_module):
+    def connect(**kwargs):
+        raise pg.MissingLibraryError("Failed to import the required Python library (psycopg2)")
+
+    failed, result = run_main(pgbouncer_admin, {"user": "u", "command": "SHOW POOLS"},
+                              connect_fn=connect)
+    assert failed and "psycopg2" in result["msg"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [({"command": " "}, "command must be an admin console command"),
+     ({"command": "SHOW POOLS", "connect_timeout": 0}, "connect_timeout must be at least 1")],
+)
+def test_admin_rejects_bad_input(pgbouncer_admin, ansible_module, args, message):
+    calls = []
+    failed, result = run_main(pgbouncer_admin, {"user": "u", **args},
+                              connect_fn=fake_connect(console({}), calls))
+    assert failed and message in result["msg"] and calls == []

@@ -1,4 +1,4 @@
-"""golive.ops.redis_replication, golive.ops.redis_config and their module_utils, without Redis.
+"""golive.ops.redis_replication, redis_config, redis_command and their module_utils, without Redis.
 
 The modules are imported the way Ansible ships them (ansible_collections.golive.ops...) through
 a temporary collections dir whose golive/ops links to the repository root. A fake `redis`
@@ -29,6 +29,7 @@ def collection(tmp_path_factory):
         utils="module_utils.redis",
         replication="modules.redis_replication",
         config="modules.redis_config",
+        command="modules.redis_command",
         general="ansible_collections.community.general.plugins.module_utils.redis",
     ) as modules:
         yield modules
@@ -47,6 +48,11 @@ def replication(collection):
 @pytest.fixture(scope="module")
 def config(collection):
     return collection.config
+
+
+@pytest.fixture(scope="module")
+def redis_command(collection):
+    return collection.command
 
 
 # --- fake redis-py ----------------------------------------------------------------------------
@@ -177,6 +183,10 @@ class FakeServer:
         raise AssertionError(f"SENTINEL {sub} not expected")
 
 
+# Replies redis-py (6.1) parses unless a module sets its own callback for the command name.
+PARSED = {"PING": lambda reply: reply == "PONG"}
+
+
 class FakeClient:
     """What redis.Redis(**kwargs) returns; it talks to the network's server at host:port."""
 
@@ -198,7 +208,11 @@ class FakeClient:
             )
         if isinstance(server, Exception):
             raise server
-        return server.handle(args, self.kwargs.get("password"))
+        reply = server.handle(args, self.kwargs.get("password"))
+        name = str(args[0]).upper()
+        if name in PARSED and name not in self.callbacks:
+            return PARSED[name](reply)  # redis-py's own response callback
+        return reply
 
     def close(self):
         self.closed = True
@@ -1422,3 +1436,115 @@ def test_config_wrong_target_hints(config, network, ansible_module, target, port
     )
     assert failed
     assert result["msg"] == message
+
+
+# --- redis_command ----------------------------------------------------------------------------
+
+
+def command_server(network, port=6379, **kwargs):
+    return network.add("127.0.0.1", port, FakeServer(password=PASSWORD, **kwargs))
+
+
+def test_command_ping_as_a_user(redis_command, network, ansible_module):
+    server = command_server(network)
+    failed, result = run_main(redis_command, {"login_host": "127.0.0.1", "login_user": "admin",
+                                              "login_password": PASSWORD, "command": ["PING"]})
+    assert not failed
+    assert result == {"changed": False, "reply": "PONG", "sent": True, "error": None,
+                      "reason": None}
+    assert server.calls == [("PING",), ("PING",)]  # connect()'s own PING, then the command
+    assert network.clients[0].kwargs["username"] == "admin"
+    assert network.clients[0].kwargs["password"] == PASSWORD
+    assert network.clients[0].closed
+
+
+def test_command_sentinel_without_user(redis_command, network, ansible_module):
+    command_server(network, port=26379)
+    failed, result = run_main(redis_command, {"login_host": "127.0.0.1", "login_port": 26379,
+                                              "login_password": PASSWORD, "command": ["PING"],
+                                              "expect": "PONG"})
+    assert not failed and result["reply"] == "PONG"
+    assert "username" not in network.clients[0].kwargs
+
+
+def test_command_that_changes_reports_changed(redis_command, network, ansible_module):
+    server = command_server(network, answers={("ACL", "LOAD"): "OK"})
+    args = {"login_host": "127.0.0.1", "login_password": PASSWORD, "command": ["ACL", "LOAD"],
+            "changes": True, "expect": "OK"}
+    failed, result = run_main(redis_command, args)
+    assert not failed and result["changed"] is True and result["reply"] == "OK"
+    assert server.calls[-1] == ("ACL", "LOAD")
+
+
+def test_command_that_changes_is_not_sent_in_check_mode(redis_command, network, ansible_module):
+    server = command_server(network)
+    args = {"login_host": "127.0.0.1", "login_password": PASSWORD, "command": ["ACL", "LOAD"],
+            "changes": True, "_ansible_check_mode": True}
+    failed, result = run_main(redis_command, args)
+    assert not failed
+    assert result == {"changed": True, "reply": None, "sent": False, "error": None,
+                      "reason": None}
+    assert server.calls == [] and network.clients == []
+
+
+def test_reading_command_runs_in_check_mode(redis_command, network, ansible_module):
+    command_server(network)
+    failed, result = run_main(redis_command, {"login_host": "127.0.0.1", "login_password": PASSWORD,
+                                              "command": ["PING"], "_ansible_check_mode": True})
+    assert not failed and result["reply"] == "PONG" and result["changed"] is False
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [(None, "noauth"), ("wrong-" + PASSWORD, "wrongpass")],
+)
+def test_command_refused_login_fails_with_reason(redis_command, network, ansible_module,
+                                                 password, reason):
+    command_server(network)
+    failed, result = run_main(redis_command, {"login_host": "127.0.0.1", "login_password": password,
+                                              "command": ["PING"]})
+    assert failed and result["reason"] == reason and result["reply"] is None
+    assert result["msg"].startswith("PING on 127.0.0.1:6379: ")
+
+
+def test_command_nothing_listening_is_refused(redis_command, network, ansible_module):
+    failed, result = run_main(redis_command, {"login_host": "127.0.0.1", "login_password": PASSWORD,
+                                              "command": ["PING"]})
+    assert failed and result["reason"] == "refused"
+
+
+def test_command_error_reply_fails(redis_command, network, ansible_module):
+    command_server(network, answers={("ACL", "LOAD"): LibResponseError(
+        "ERR /etc/valkey/users.acl:1: Unknown command or category name in ACL")})
+    failed, result = run_main(redis_command, {"login_host": "127.0.0.1", "login_password": PASSWORD,
+                                              "command": ["ACL", "LOAD"], "changes": True})
+    assert failed and result["changed"] is False
+    assert "Unknown command or category name" in result["error"]
+
+
+def test_command_unexpected_reply_fails(redis_command, network, ansible_module):
+    command_server(network, answers={("PING",): Replies(["PONG", "LOADING"])})
+    failed, result = run_main(redis_command, {"login_host": "127.0.0.1", "login_password": PASSWORD,
+                                              "command": ["PING"], "expect": "PONG"})
+    assert failed and result["reason"] == "unexpected_reply"
+    assert result["reply"] == "LOADING"
+    assert result["error"] == "the reply was 'LOADING', not 'PONG'"
+
+
+def test_command_never_returns_the_password(redis_command, network, ansible_module):
+    command_server(network, answers={("ECHO", PASSWORD): PASSWORD})
+    failed, result = run_main(redis_command, {"login_host": "127.0.0.1", "login_password": PASSWORD,
+                                              "command": ["ECHO", PASSWORD], "expect": "x"})
+    assert failed
+    assert PASSWORD not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [({"command": []}, "command must name a command"),
+     ({"command": ["PING"], "connect_timeout": 0}, "connect_timeout must be more than 0")],
+)
+def test_command_rejects_bad_input(redis_command, network, ansible_module, args, message):
+    failed, result = run_main(redis_command, {"login_password": PASSWORD, **args})
+    assert failed and message in result["msg"]
+    assert network.clients == []
