@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 STAT_KEYS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
@@ -116,3 +118,74 @@ def map_event(raw: dict[str, Any]) -> Event | None:
             hosts.setdefault(host, HostStats())
         return PlaybookStats(hosts=dict(sorted(hosts.items())))
     return None
+
+
+# -- timings: where a run's time went (tests/bench/converge_noop.py) --------------------------
+@dataclass(frozen=True)
+class TaskTime:
+    """One host's result of one task, with the seconds runner measured for it (event_data
+    duration: from the task's start on that host to its result; a loop counts once)."""
+    play: str
+    role: str
+    task: str
+    host: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TaskTotal:
+    play: str
+    role: str
+    task: str
+    seconds: float  # summed over hosts
+    hosts: int
+
+    @property
+    def mean(self) -> float:
+        return self.seconds / self.hosts if self.hosts else 0.0
+
+
+def task_time(raw: dict[str, Any]) -> TaskTime | None:
+    """A host's final result of a task (not a loop item's) -> TaskTime; anything else None."""
+    data = raw.get("event_data") or {}
+    if raw.get("event") not in RESULT_EVENTS or data.get("duration") is None:
+        return None
+    return TaskTime(play=data.get("play", ""), role=data.get("role", ""),
+                    task=data.get("task", ""), host=data.get("host", ""),
+                    seconds=float(data["duration"]))
+
+
+def time_by_play(times: list[TaskTime]) -> dict[str, float]:
+    """Summed task seconds per play, in the order the plays ran."""
+    totals: dict[str, float] = {}
+    for t in times:
+        totals[t.play] = totals.get(t.play, 0.0) + t.seconds
+    return totals
+
+
+def slowest_tasks(times: list[TaskTime], count: int = 15) -> list[TaskTotal]:
+    """The COUNT tasks with the most seconds summed over hosts (a task of the same name in two
+    plays counts twice), slowest first."""
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    for t in times:
+        groups.setdefault((t.play, t.role, t.task), []).append(t.seconds)
+    totals = [TaskTotal(play, role, task, sum(secs), len(secs))
+              for (play, role, task), secs in groups.items()]
+    return sorted(totals, key=lambda t: -t.seconds)[:count]
+
+
+def play_walls(raw_events: list[dict[str, Any]]) -> dict[str, float]:
+    """Wall seconds per play: from its playbook_on_play_start to the next play's start (the
+    last play: to playbook_on_stats), from runner's `created` stamps. Events in any order."""
+    marks = sorted((raw for raw in raw_events
+                    if raw.get("event") in ("playbook_on_play_start", "playbook_on_stats")
+                    and raw.get("created")), key=lambda raw: raw.get("counter", 0))
+    walls: dict[str, float] = {}
+    for start, end in pairwise(marks):
+        if start["event"] != "playbook_on_play_start":
+            continue
+        name = (start.get("event_data") or {}).get("name") or ""
+        seconds = (datetime.fromisoformat(end["created"])
+                   - datetime.fromisoformat(start["created"])).total_seconds()
+        walls[name] = walls.get(name, 0.0) + seconds
+    return walls

@@ -384,6 +384,18 @@ def run(spec: RunSpec, on_event: Callable[[Event], None] | None = None,
     )
 
 
+def job_events(artifact_dir: Path) -> list[dict[str, Any]]:
+    """A finished run's job events as runner stored them (artifacts/<id>/job_events/*.json),
+    in the order they happened; unreadable files are skipped."""
+    events = []
+    for path in (artifact_dir / "job_events").glob("*.json"):
+        try:
+            events.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return sorted(events, key=lambda e: e.get("counter", 0))
+
+
 def list_inventory(inventory: Path) -> dict[str, Any]:
     """`ansible-inventory --list` for an inventory (hostvars included, nothing templated)."""
     import subprocess

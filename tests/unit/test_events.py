@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import pytest
 
 from golive import events
@@ -73,3 +76,50 @@ def test_ignored_failure_and_loop_message():
 ])
 def test_result_message(res, expected):
     assert events.result_message(res) == expected
+
+
+# -- timings, against a recorded no-op converge of the app tier (2 web hosts, 2 plays) ---------
+@pytest.fixture
+def app_noop_events():
+    return json.loads((Path(__file__).parent / "fixtures" / "app_noop_events.json").read_text())
+
+
+def test_task_times_one_per_host_result_not_per_loop_item(app_noop_events):
+    times = [t for t in map(events.task_time, app_noop_events) if t]
+    results = [e for e in app_noop_events if e["event"] == "runner_on_ok"]
+    assert len(times) == len(results) == 26
+    assert {t.host for t in times} == {"web1", "web2"}
+    # a loop (runner_item_on_ok) is counted once, by its task's final result
+    assert not any(events.task_time(e) for e in app_noop_events
+                   if e["event"] == "runner_item_on_ok")
+
+
+def test_time_by_play_sums_hosts_in_play_order(app_noop_events):
+    times = [t for t in map(events.task_time, app_noop_events) if t]
+    by_play = events.time_by_play(times)
+    assert list(by_play) == ["App tier | Check inputs", "App tier | Layout, environment and units"]
+    assert by_play["App tier | Layout, environment and units"] == pytest.approx(17.2488, abs=1e-3)
+    assert sum(by_play.values()) == pytest.approx(sum(t.seconds for t in times))
+
+
+def test_slowest_tasks_summed_over_hosts(app_noop_events):
+    times = [t for t in map(events.task_time, app_noop_events) if t]
+    top = events.slowest_tasks(times, 3)
+    assert [t.task for t in top] == ["Configure | Per-color port files", "Install | Directories",
+                                     "Configure | The template unit, one instance per color"]
+    assert (top[0].role, top[0].hosts) == ("app", 2)
+    assert top[0].seconds == pytest.approx(4.7906, abs=1e-3)
+    assert top[0].mean == pytest.approx(top[0].seconds / 2)
+    assert len(events.slowest_tasks(times, 100)) == 13  # every task, once
+
+
+def test_play_walls_from_play_starts_to_stats(app_noop_events):
+    walls = events.play_walls(list(reversed(app_noop_events)))  # any order
+    assert walls == {"App tier | Check inputs": pytest.approx(0.2434, abs=1e-3),
+                     "App tier | Layout, environment and units": pytest.approx(9.0867, abs=1e-3)}
+
+
+def test_timings_of_events_without_durations():
+    assert events.task_time({"event": "runner_on_ok", "event_data": {"host": "h"}}) is None
+    assert events.task_time({"event": "playbook_on_task_start", "event_data": {}}) is None
+    assert events.play_walls([]) == {} and events.slowest_tasks([]) == []

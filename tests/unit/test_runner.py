@@ -116,3 +116,13 @@ def test_collection_link_per_project_root(state_dir, monkeypatch, tmp_path):
     assert path_a != path_b
     assert (path_a / "ansible_collections/golive/ops").resolve() == first
     assert (path_b / "ansible_collections/golive/ops").resolve() == second
+
+
+def test_job_events_in_order_unreadable_skipped(tmp_path):
+    events_dir = tmp_path / "job_events"
+    events_dir.mkdir()
+    for counter in (10, 2, 1):  # runner names files <counter>-<uuid>.json: 10 sorts before 2
+        (events_dir / f"{counter}-x.json").write_text(json.dumps({"counter": counter}))
+    (events_dir / "3-partial.json").write_text('{"counter": ')
+    assert [e["counter"] for e in runner.job_events(tmp_path)] == [1, 2, 10]
+    assert runner.job_events(tmp_path / "missing") == []
