@@ -348,7 +348,7 @@ LAB_ONLY = {
                             "(the default) is right elsewhere",
     "_lab_app_db_password": "the lab's helper that reads its clear-text DB password",
 }
-SECRET_NAME = ("password", "secret", "cipher_pass", "_pass", "database_url")
+SECRET_SETTING = ("password", "secret", "cipher_pass", "_pass", "database_url")
 
 
 def _inventory_vars(inventory: Path) -> dict[str, object]:
@@ -400,7 +400,7 @@ def _secret_values(name: str, value: object, path: str = "") -> list[tuple[str, 
         return [x for k, v in value.items() for x in _secret_values(str(k), v, where)]
     if isinstance(value, list):
         return [x for i, v in enumerate(value) for x in _secret_values(name, v, f"{where}[{i}]")]
-    return [(where, value)] if any(s in name.lower() for s in SECRET_NAME) else []
+    return [(where, value)] if any(s in name.lower() for s in SECRET_SETTING) else []
 
 
 def test_example_secrets_are_vaulted_and_each_one_is_used():
