@@ -38,7 +38,7 @@ IMAGE_TAG = "2"
 MIRROR = os.environ.get("GOLIVE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 IMAGE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "python3", "iproute2", "sudo",
                   "ca-certificates", "openssh-server"]
-# The user golive connects as in the lab (inventories/lab/group_vars/all.yml says the same)
+# The user golive connects as in the lab (inventories/lab/hosts.yml says the same)
 SSH_USER = "golive"
 SSH_KEY_TYPE = "ed25519"
 BOOT_TIMEOUT = 90

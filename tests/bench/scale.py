@@ -39,7 +39,8 @@ PREFIX = "golive-scale-"
 
 
 def write_inventory(directory: Path, size: int) -> Path:
-    """SIZE hosts in a group of their own, reached as the lab's hosts are (its group_vars/all)."""
+    """SIZE hosts in a group of their own, reached as the lab's hosts are (its all.vars and
+    group_vars/all)."""
     hosts = {f"s{i:02d}": {"lab_container": f"{PREFIX}{i:02d}",
                            "lab_address": f"10.213.7.{FIRST_ADDRESS + i - 1}"}
              for i in range(1, size + 1)}
@@ -47,8 +48,9 @@ def write_inventory(directory: Path, size: int) -> Path:
     (inventory / "group_vars").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "inventories" / "lab" / "group_vars" / "all.yml",
                 inventory / "group_vars" / "all.yml")
+    lab_vars = yaml.safe_load((ROOT / "inventories" / "lab" / "hosts.yml").read_text())
     (inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {
-        "vars": {"lab_subnet": "10.213.7.0/24"}, "children": {"scale": {"hosts": hosts}}}}))
+        "vars": lab_vars["all"]["vars"], "children": {"scale": {"hosts": hosts}}}}))
     return inventory
 
 
