@@ -148,6 +148,14 @@ def test_first_issuance_on_a_fresh_host_with_a_request_loop(edge, tmp_path):
     start_stub("web2")
 
 
+def start_pebble():
+    """Start Pebble and wait (bounded) until it listens: `systemctl start` returns before."""
+    out = sh("acme", "systemctl start pebble; for i in $(seq 1 60); do "
+                     "timeout 1 bash -c '</dev/tcp/127.0.0.1/14000' 2>/dev/null && exit 0; "
+                     "sleep 0.5; done; exit 1")
+    assert out.returncode == 0, "pebble does not listen on 14000 30 s after its start"
+
+
 def reregister(*hosts):
     """Pebble keeps no state: after it restarts, certbot's account is unknown to it
     (accountDoesNotExist) and renewals fail. Lab plumbing, not product: register a new account
@@ -191,7 +199,7 @@ def test_failed_renewal_is_surfaced_and_the_old_certificate_served(edge):
         assert any("last renewal failed" in p for p in tls["problems"]), tls
         assert serials("web1") == before
     finally:
-        sh("acme", "systemctl start pebble")
+        start_pebble()
         reregister(*WEB)
     again = golive("tls", "renew", "-l", "web1", "--json")
     assert again.returncode == 0, again.stderr
