@@ -307,10 +307,18 @@ def remove(*containers: str) -> None:
         podman("rm", "-f", "-t", "0", *containers)
 
 
+def mac_address(address: str) -> str:
+    """A fixed, locally administered MAC for a lab address: a recreated container keeps it, as a
+    rebuilt server keeps its NIC, so that the neighbour caches of the control node and the other
+    containers stay right (with a new MAC, a connection to the address timed out for minutes)."""
+    return "02:00:" + ":".join(f"{int(octet):02x}" for octet in address.split("."))
+
+
 def _run(host: LabHost, image: str) -> None:
+    fixed = ["--ip", host.address, "--mac-address", mac_address(host.address)]
     podman("run", "-d", "--name", host.container, "--hostname", host.name,
            "--network", NETWORK, "--network-alias", host.name,
-           *(["--ip", host.address] if host.address else []),
+           *(fixed if host.address else []),
            "--label", f"{LABEL}=1", "--label", f"{LABEL}.host={host.name}",
            "--systemd=always", "--tmpfs", "/tmp", image, "/sbin/init")
 

@@ -31,19 +31,20 @@ def test_the_lab_connects_over_ssh_as_a_sudo_user(lab):
     print(f"{len(hosts)} hosts: SSH as {lab.SSH_USER}, uid 0 after sudo")
 
 
-def regenerate_host_key(host: str) -> None:
+def regenerate_host_key(host: str, user: str) -> None:
     """A new host key, and every open SSH session (ControlPersist's master) cut, so that the
-    next run connects afresh."""
+    next run connects afresh: a session's unprivileged process runs as the SSH user (named
+    sshd-session on Debian 13, sshd on 12)."""
     proc = podman("exec", container(host), "sh", "-c",
                   "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && "
-                  "systemctl restart ssh.service && (pkill -f 'sshd: ' || true)")
+                  f"systemctl restart ssh.service && (pkill -u {user} || true)")
     assert proc.returncode == 0, proc.stderr
 
 
 def test_a_changed_host_key_is_refused_until_trusted(lab):
     host = "acme"
     try:
-        regenerate_host_key(host)
+        regenerate_host_key(host, lab.SSH_USER)
         refused = golive("run", IDENTITY, "-l", host, "--json")
         assert refused.returncode == 3, refused.stderr
         assert "host key" in refused.stderr.lower(), refused.stderr

@@ -195,6 +195,21 @@ def test_lab_hosts_keep_their_fixed_address(monkeypatch):
         lab.LabHost("cache1", "golive-lab-cache1", "10.213.7.21", "10.213.7.0/24")]
 
 
+def test_a_recreated_lab_host_keeps_its_mac(monkeypatch):
+    """A new MAC behind a known address left the control node's neighbour entry stale: SSH to a
+    recreated container timed out. The MAC follows the address, distinct per host."""
+    calls = []
+    monkeypatch.setattr(lab, "podman", lambda *argv, **kw: calls.append(argv))
+    host = lab.LabHost("backup1", "golive-lab-backup1", "10.213.7.41", "10.213.7.0/24")
+    lab._run(host, "localhost/golive-debian13:2")
+    lab._run(host, "localhost/golive-debian13:2")
+    assert calls[0] == calls[1]
+    argv = calls[0]
+    assert argv[argv.index("--ip") + 1] == "10.213.7.41"
+    assert argv[argv.index("--mac-address") + 1] == "02:00:0a:d5:07:29"
+    assert lab.mac_address("10.213.7.42") != lab.mac_address("10.213.7.41")
+
+
 @pytest.mark.parametrize(("hostvars", "message"), [
     ({"a": {"lab_address": "10.213.8.5"}}, "must be a host address inside lab_subnet"),
     ({"a": {"lab_address": "10.213.7.1"}}, "other than the gateway 10.213.7.1"),
