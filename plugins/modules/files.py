@@ -80,7 +80,7 @@ changed_paths:
   type: list
   elements: str
   sample: ["/etc/golive/tls/renewal-failure.env"]
-results:
+differences:
   description: What differed per changed path (created, content, mode, owner, replaced, removed).
   returned: always
   type: dict
@@ -185,7 +185,7 @@ def main():
         except OSError as exc:
             module.fail_json(msg=f"{exc}", changed=True)
     result = {"changed": bool(steps), "changed_paths": [s[1] for s in steps],
-              "results": {s[1]: s[3] for s in steps}}
+              "differences": {s[1]: s[3] for s in steps}}
     if module._diff and diffs:
         result["diff"] = diffs
     module.exit_json(**result)

@@ -79,7 +79,7 @@ def test_files_mode_only_change_and_check_mode(ns, tmp_path, ansible_module):
     path.chmod(0o600)
     args = {"files": [mine(path=str(path), content="same", mode="0644")]}
     failed, result = run_main(ns.files, {**args, "_ansible_check_mode": True})
-    assert not failed and result["results"] == {str(path): ["mode"]}
+    assert not failed and result["differences"] == {str(path): ["mode"]}
     assert oct(path.stat().st_mode & 0o777) == "0o600"  # check mode wrote nothing
     _, result = run_main(ns.files, args)
     assert result["changed"] and oct(path.stat().st_mode & 0o777) == "0o644"
