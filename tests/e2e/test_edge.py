@@ -3,6 +3,7 @@ a failed request, a failed renewal made visible, a renewed-but-not-loaded certif
 a broken nginx config that never goes live, and the TLS profile seen by sslyze."""
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -205,6 +206,12 @@ def test_failed_renewal_is_surfaced_and_the_old_certificate_served(edge):
     assert again.returncode == 0, again.stderr
     assert sh("web1", f"test -e {MARKER}").returncode == 1  # a good run clears it
     assert golive("tls", "status", "-l", "web1").returncode == 0
+    # the timer's next run and certbot.service's last result, each its own field (systemctl
+    # show's output was once read as one block: the date carried every other line)
+    tls = tls_status("web1")[1]["report"]["web1"]["tls"]
+    assert re.fullmatch(r"\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+",
+                        tls["next_renewal_attempt"]), tls
+    assert tls["last_renewal_result"] == "success", tls
 
 
 def test_plain_renew_swaps_the_served_certificate_and_a_second_renew_changes_nothing(
