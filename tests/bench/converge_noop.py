@@ -6,7 +6,8 @@ converged (default: the lab) and prints, per round: the wall time and its ratio 
 changed per host (a no-op must be 0 everywhere), and from the run's job events (runner's
 artifacts/run/job_events under golive's state dir) the wall and the summed task seconds per
 play, and the slowest tasks summed over hosts with their per-host mean. With several rounds,
-the median wall. Usage:
+the median wall; the CPU seconds the control node and the lab's containers used (on the lab
+both share the machine's cores, so their sum over the cores bounds the wall from below). Usage:
     .venv/bin/python tests/bench/converge_noop.py [-n N] [-i INVENTORY] [--only TIER[,TIER...]]
         [--top 15] [--goal 60]
 --only runs each named tier's converge in turn (golive converge --only TIER) and reports the
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,8 +29,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-from golive import events, runner  # noqa: E402
+from golive import events, lab, runner  # noqa: E402
 from golive.cli import TIERS  # noqa: E402
+
+
+def lab_cpu_seconds() -> float:
+    """CPU seconds the lab's running containers have used so far (their cgroups)."""
+    total = 0.0
+    for host in lab.lab_hosts():
+        proc = lab.podman("inspect", "--format", "{{.State.CgroupPath}}", host.container,
+                          check=False)
+        group = proc.stdout.decode().strip().lstrip("/") if proc.returncode == 0 else ""
+        v1 = Path("/sys/fs/cgroup/cpuacct") / group / "cpuacct.usage"
+        v2 = Path("/sys/fs/cgroup") / group / "cpu.stat"
+        if group and v1.is_file():
+            total += int(v1.read_text()) / 1e9
+        elif group and v2.is_file():
+            total += int(v2.read_text().split("usage_usec")[1].split()[0]) / 1e6
+    return total
 
 
 def converge(inventory: str | None, tier: str | None) -> tuple[float, dict]:
@@ -35,8 +54,13 @@ def converge(inventory: str | None, tier: str | None) -> tuple[float, dict]:
     cmd += ["-i", inventory] if inventory else []
     cmd += ["--only", tier] if tier else []
     started = time.perf_counter()
+    hosts_cpu = lab_cpu_seconds() if inventory is None else 0.0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU["control node"] += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU["lab hosts"] += lab_cpu_seconds() - hosts_cpu if inventory is None else 0.0
     try:
         result = json.loads(proc.stdout)
     except ValueError:
@@ -44,11 +68,22 @@ def converge(inventory: str | None, tier: str | None) -> tuple[float, dict]:
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed (rc {proc.returncode}): {result.get('error') or ''}"
                  f" {result.get('failed_tasks') or ''}")
+    # golive converge of the site: one run per tier, each with its own artifacts
     return wall, result
 
 
+CPU = {"control node": 0.0, "lab hosts": 0.0}
+
+
+def tier_runs(results: list[dict]) -> list[dict]:
+    """The runs behind RESULTS: a site converge's tiers, or the results themselves."""
+    return [part for r in results for part in (
+        [p for p in r["tiers"].values() if isinstance(p, dict)] if r.get("tiers") else [r])]
+
+
 def report(round_no: int, wall: float, results: list[dict], goal: float, top: int) -> None:
-    raw = [e for r in results for e in runner.job_events(Path(r["artifact_dir"]))]
+    runs = tier_runs(results)
+    raw = [e for r in runs for e in runner.job_events(Path(r["artifact_dir"]))]
     times = [t for t in map(events.task_time, raw) if t]
     changed: dict[str, int] = {}
     for r in results:
@@ -57,12 +92,22 @@ def report(round_no: int, wall: float, results: list[dict], goal: float, top: in
     summed = sum(t.seconds for t in times)
     print(f"round {round_no}: wall {wall:.1f}s, goal {goal:.0f}s, ratio {wall / goal:.2f}; "
           f"ansible's own duration {sum(r['duration'] for r in results):.1f}s")
+    cores = os.cpu_count() or 1
+    used = sum(CPU.values())
+    print(f"  CPU: control node {CPU['control node']:.1f}s, lab hosts {CPU['lab hosts']:.1f}s; "
+          f"{used:.1f}s on {cores} cores = {used / cores:.1f}s of wall at the least "
+          f"({used / cores / wall:.0%} of the wall busy)")
+    for r in results:
+        for name, part in (r.get("tiers") or {}).items():
+            print(f"  tier {name:<8} " + (part if isinstance(part, str) else
+                                          f"{part['status']} in {part['duration']:.1f}s"))
+    CPU.update({k: 0.0 for k in CPU})
     print(f"  changed per host ({sum(changed.values())} in all): "
           + ", ".join(f"{h}={n}" for h, n in sorted(changed.items())))
     print(f"  task seconds summed over hosts: {summed:.1f}s "
           f"(x{summed / wall if wall else 0:.1f} the wall time: hosts in parallel)")
     walls = {}
-    for r in results:
+    for r in runs:
         walls.update(events.play_walls(runner.job_events(Path(r["artifact_dir"]))))
     print(f"  {'play':<70} {'wall':>7} {'share':>6} {'summed':>8}")
     for play, seconds in events.time_by_play(times).items():
