@@ -102,8 +102,11 @@ def run_playbook(playbook: Path, *, inventory: str | None, limit: str | None, ch
                  diff: bool, extra_vars: tuple[str, ...], vault_password_file: str | None,
                  verbose: int, as_json: bool, extravars: dict[str, Any] | None = None,
                  secret_vars: dict[str, Any] | None = None, report=None,
-                 always_report: bool = False) -> None:
+                 always_report: bool = False, tiers: dict[str, str] | None = None) -> None:
     """Run one playbook with progress on stderr, a recap, and --json on stdout.
+
+    With TIERS (playbook stem -> tier name), PLAYBOOK is site.yml and its tiers run as
+    separate runs, concurrent where they share no host (golive.converge).
 
     REPORT, for reporting commands, renders the per-host data the playbook wrote (see
     playbooks/report.yml) and returns a verdict: (exit code, message); the --json document then
@@ -133,12 +136,19 @@ def run_playbook(playbook: Path, *, inventory: str | None, limit: str | None, ch
         verbosity=max(verbose - 1, 0), extravars={**user_vars, **extravars},
         secret_vars=secret_vars or {}, vars_files=var_files,
         vault_password_file=Path(vault_password_file) if vault_password_file else None)
-    progress = Progress(verbose=verbose, playbook_key=str(playbook),
-                        estimates=TaskEstimates(paths.state_dir() / "task-estimates.json"))
     try:
-        result = runner.run(spec, on_event=progress)
+        if tiers:
+            from golive.converge import run_site
+
+            result = run_site(spec, tiers, verbose=verbose)
+        else:
+            progress = Progress(verbose=verbose, playbook_key=str(playbook),
+                                estimates=TaskEstimates(paths.state_dir() / "task-estimates.json"))
+            try:
+                result = runner.run(spec, on_event=progress)
+            finally:
+                progress.close()
     finally:
-        progress.close()
         data = {}
         if report_file is not None:
             try:
@@ -326,9 +336,11 @@ def _show_status(rows, as_json: bool) -> None:
 @run_options
 def converge(only, **opts):
     """Bring every host (or one tier) to the state the inventory describes."""
-    playbook = (require_playbook(TIER_PLAYBOOKS[only], f"tier {only!r}") if only
-                else require_playbook("site", "site"))
-    run_playbook(playbook, **opts)
+    if only:
+        run_playbook(require_playbook(TIER_PLAYBOOKS[only], f"tier {only!r}"), **opts)
+    else:
+        run_playbook(require_playbook("site", "site"), **opts,
+                     tiers={stem: tier for tier, stem in TIER_PLAYBOOKS.items()})
 
 
 @cli.command("run")

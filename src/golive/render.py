@@ -177,7 +177,12 @@ def render_recap(result, stream: IO[str] | None = None) -> None:
                    f"{first_line(failed.msg, 400)}")
     if result.error:
         out.append(f"ansible: {result.error}")
-    verdict = f"{result.status} in {result.duration:.1f}s; artifacts: {result.artifact_dir}"
+    for name, part in getattr(result, "parts", {}).items():
+        out.append(f"  {name}: {part}" if isinstance(part, str) else
+                   f"  {name}: {part.status} in {part.duration:.1f}s; artifacts: "
+                   f"{part.artifact_dir}")
+    where = "one run per tier, above" if getattr(result, "parts", None) else result.artifact_dir
+    verdict = f"{result.status} in {result.duration:.1f}s; artifacts: {where}"
     if color:
         verdict = click.style(verdict, fg="green" if result.exit_code == 0 else "red")
     out.append(verdict)

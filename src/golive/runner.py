@@ -81,9 +81,14 @@ class RunResult:
     playbook: str
     error: str = ""
     warnings: list[RunWarning] = field(default_factory=list)
+    # a run made of several (golive converge of the site: one per tier): each part's result, or
+    # why it did not run
+    parts: dict[str, RunResult | str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        parts = {"tiers": {name: part if isinstance(part, str) else part.as_dict()
+                           for name, part in self.parts.items()}} if self.parts else {}
+        return {**parts,
             "status": self.status,
             "rc": self.exit_code,
             "ansible_rc": self.ansible_rc,
@@ -169,19 +174,41 @@ def ansible_error(stdout: str) -> str:
     return ""
 
 
+def runs_dir() -> Path:
+    """Where every run's private data dir lives."""
+    return paths.state_dir() / "runs"
+
+
+# run dirs of this process's runs in progress (golive converge runs tiers concurrently): never
+# pruned by a run that starts beside them
+_ACTIVE_RUN_DIRS: set[Path] = set()
+_RUN_DIRS_LOCK = threading.Lock()
+
+
 def new_run_dir(keep: int | None = None) -> Path:
-    """A fresh private data dir under <state>/runs; older ones beyond `keep` are removed."""
+    """A fresh private data dir under <state>/runs; older ones beyond `keep` are removed,
+    except those of runs still in progress in this process."""
     if keep is None:
         keep = int(os.environ.get("GOLIVE_KEEP_RUNS", DEFAULT_KEEP_RUNS))
-    runs = paths.state_dir() / "runs"
+    runs = runs_dir()
     runs.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
     run_dir = runs / f"{stamp}-{uuid.uuid4().hex[:8]}"
-    run_dir.mkdir(mode=0o700)
-    previous = sorted((p for p in runs.iterdir() if p.is_dir() and p != run_dir), reverse=True)
-    for old in previous[max(keep - 1, 0):]:
-        shutil.rmtree(old, ignore_errors=True)
+    with _RUN_DIRS_LOCK:
+        run_dir.mkdir(mode=0o700)
+        _ACTIVE_RUN_DIRS.add(run_dir)
+        previous = sorted((p for p in runs.iterdir() if p.is_dir() and p != run_dir),
+                          reverse=True)
+        for old in previous[max(keep - 1, 0):]:
+            if old not in _ACTIVE_RUN_DIRS:
+                shutil.rmtree(old, ignore_errors=True)
     return run_dir
+
+
+def release_run_dir(run_dir: Path) -> None:
+    """The run of RUN_DIR has ended: a later run may prune it."""
+    with _RUN_DIRS_LOCK:
+        _ACTIVE_RUN_DIRS.discard(run_dir)
 
 
 @contextmanager
@@ -360,6 +387,7 @@ def run(spec: RunSpec, on_event: Callable[[Event], None] | None = None,
             settings={"pexpect_timeout": 0.2},
         )
     duration = time.monotonic() - started
+    release_run_dir(private_dir)
     artifact_dir = private_dir / "artifacts" / ident
     redact_command_artifact(artifact_dir)
     interrupted = cancel.is_set() and runner.status == "canceled"

@@ -61,11 +61,26 @@ def test_ansible_error_block():
 
 
 def test_run_dirs_are_fresh_and_pruned(state_dir):
-    made = [runner.new_run_dir(keep=3) for _ in range(5)]
+    made = []
+    for _ in range(5):
+        made.append(runner.new_run_dir(keep=3))
+        runner.release_run_dir(made[-1])
     assert len(set(made)) == 5
     left = sorted(p.name for p in (state_dir / "runs").iterdir())
     assert left == sorted(p.name for p in made[-3:])
     assert stat.S_IMODE(made[-1].stat().st_mode) == 0o700
+
+
+def test_a_run_in_progress_keeps_its_dir_while_later_runs_prune(state_dir):
+    running = runner.new_run_dir(keep=1)  # a tier still running beside the others
+    later = []
+    for _ in range(3):
+        later.append(runner.new_run_dir(keep=1))
+        runner.release_run_dir(later[-1])
+    assert running.is_dir() and later[-1].is_dir() and not later[0].exists()
+    runner.release_run_dir(running)
+    runner.release_run_dir(runner.new_run_dir(keep=1))
+    assert not running.exists()
 
 
 def test_secret_file_is_private_and_removed():
