@@ -74,6 +74,52 @@ def exporter_endpoint(name: str, release: dict, ports: dict, address: str, tls: 
             "auth": scheme == "https" and bool(release[name].get("auth"))}
 
 
+DURATION = r"^[0-9]+(s|m|h)$"
+
+
+def alert_problems(overrides, defaults: dict, ranges: dict, severities: list,
+                   name: str = "prometheus_alerts_overrides") -> list[str]:
+    """What is wrong with the alerts once OVERRIDES (named NAME) are merged into DEFAULTS: an
+    unknown alert, a severity outside SEVERITIES, a `for`/`window` that is not a duration, a
+    threshold that is not a number within RANGES[alert]. One phrase per problem, naming the
+    variable and the allowed values; [] when all is well."""
+    import re
+
+    if not isinstance(overrides, dict):
+        return [f"{name} must be a mapping of alert names (got {overrides!r})"]
+    problems = []
+    for alert, change in overrides.items():
+        where = f"{name}.{alert}"
+        if alert not in defaults:
+            problems.append(f"{where}: no such alert (alerts: {', '.join(sorted(defaults))})")
+            continue
+        if not isinstance(change, dict):
+            problems.append(f"{where} must be a mapping (got {change!r})")
+            continue
+        merged = {**defaults[alert], **change}
+        if merged.get("severity") not in severities:
+            problems.append(f"{where}.severity must be one of {', '.join(severities)} "
+                            f"(got {merged.get('severity')!r})")
+        for key in ("for", "window"):
+            if key in merged and not re.match(DURATION, str(merged[key])):
+                problems.append(f"{where}.{key} must be a duration such as 30s, 5m, 1h "
+                                f"(got {merged[key]!r})")
+        if "threshold" in change or "threshold" in merged:
+            low, high = ranges.get(alert, (None, None))
+            value = merged.get("threshold")
+            try:
+                number = float(value)
+                ok = (low is None or low <= number <= high) and not isinstance(value, bool)
+            except (TypeError, ValueError):
+                ok = False
+            if low is None and "threshold" in change:
+                problems.append(f"{where}.threshold: this alert takes no threshold")
+            elif not ok:
+                problems.append(f"{where}.threshold must be a number from {low:g} to {high:g} "
+                                f"(got '{value}')")
+    return problems
+
+
 UNITS_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
@@ -90,4 +136,4 @@ def duration_seconds(text: str) -> float:
 class FilterModule:
     def filters(self):
         return {"scrape_configs": scrape_configs, "exporter_endpoint": exporter_endpoint,
-                "duration_seconds": duration_seconds}
+                "duration_seconds": duration_seconds, "alert_problems": alert_problems}

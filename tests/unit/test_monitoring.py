@@ -386,3 +386,19 @@ def test_a_severity_reaches_only_its_channels(tmp_path):
     assert set(receivers["severity-info"]) == {"name", "webhook_configs"}
     assert set(receivers["severity-none"]) == {"name"}
     assert receivers["severity-critical"]["telegram_configs"][0]["chat_id"] == -1001
+
+
+def test_alert_problems_name_the_variable_and_the_allowed_values(m):
+    defaults = role_vars("prometheus")["prometheus_alerts"]
+    internal = yaml.safe_load((ROOT / "roles" / "prometheus" / "vars" / "main.yml").read_text())
+    ranges, sev = internal["_prometheus_threshold_ranges"], internal["_prometheus_severities"]
+    assert m.mon.alert_problems({}, defaults, ranges, sev) == []
+    assert m.mon.alert_problems(defaults, defaults, ranges, sev, "prometheus_alerts") == []
+    assert m.mon.alert_problems({"HighErrorRate": {"threshold": 5, "for": "5 min"}},
+                                defaults, ranges, sev) == [
+        "prometheus_alerts_overrides.HighErrorRate.for must be a duration such as 30s, 5m, 1h "
+        "(got '5 min')",
+        "prometheus_alerts_overrides.HighErrorRate.threshold must be a number from 0.0001 to 1 "
+        "(got '5')"]
+    assert m.mon.alert_problems({"APIDown": {"threshold": 1}}, defaults, ranges, sev) == [
+        "prometheus_alerts_overrides.APIDown.threshold: this alert takes no threshold"]
