@@ -63,15 +63,26 @@ def scrape_configs(hosts: list[dict], auth: dict, api: dict | None = None,
     return configs
 
 
-def exporter_endpoint(name: str, release: dict, ports: dict, address: str, tls: bool) -> dict:
+def exporter_endpoint(name: str, release: dict, ports: dict, address: str, tls: bool,
+                      proxied: list | None = None) -> dict:
     """Where and how Prometheus scrapes exporter NAME on a host: RELEASE says what the installed
-    exporter supports ({name: {tls, auth}}), TLS whether the role serves TLS at all. Basic auth
-    is only ever used over TLS."""
+    exporter supports ({name: {tls, auth}}), TLS whether the role serves TLS at all; a PROXIED
+    exporter is served by golive-metrics-proxy, which does both. Basic auth is only ever used
+    over TLS."""
     if name not in release or name not in ports:
         raise AnsibleFilterError(f"exporter_endpoint: unknown exporter {name!r}")
-    scheme = "https" if tls and release[name].get("tls") else "http"
+    caps = {"tls": True, "auth": True} if name in (proxied or []) else release[name]
+    scheme = "https" if tls and caps.get("tls") else "http"
     return {"address": address, "port": int(ports[name]), "scheme": scheme,
-            "auth": scheme == "https" and bool(release[name].get("auth"))}
+            "auth": scheme == "https" and bool(caps.get("auth"))}
+
+
+def exporter_bind(name: str, proxied: list, ports: dict, address: str) -> str:
+    """Where exporter NAME itself listens: the private address, or loopback at its port + 10000
+    when golive-metrics-proxy serves it there."""
+    if name in proxied:
+        return f"127.0.0.1:{int(ports[name]) + 10000}"
+    return f"{address}:{int(ports[name])}"
 
 
 DURATION = r"^[0-9]+(s|m|h)$"
@@ -136,4 +147,5 @@ def duration_seconds(text: str) -> float:
 class FilterModule:
     def filters(self):
         return {"scrape_configs": scrape_configs, "exporter_endpoint": exporter_endpoint,
+                "exporter_bind": exporter_bind,
                 "duration_seconds": duration_seconds, "alert_problems": alert_problems}

@@ -12,6 +12,7 @@ import importlib.util
 import io
 import json
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -402,3 +403,69 @@ def test_alert_problems_name_the_variable_and_the_allowed_values(m):
         "(got '5')"]
     assert m.mon.alert_problems({"APIDown": {"threshold": 1}}, defaults, ranges, sev) == [
         "prometheus_alerts_overrides.APIDown.threshold: this alert takes no threshold"]
+
+
+# --- the metrics proxy (exporters without basic auth) -------------------------------------------
+
+@pytest.fixture(scope="module")
+def proxy():
+    return load_script(ROOT / "roles" / "exporters" / "files" / "golive-metrics-proxy",
+                       "golive_metrics_proxy")
+
+
+def basic(user, password):
+    import base64
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_proxy_refuses_without_or_with_wrong_credentials_and_remembers_a_good_one(proxy):
+    calls = []
+
+    def check(password, hashed):
+        calls.append(password)
+        return hashed == fake_hash(password)
+
+    auth = proxy.Authenticator({"prometheus": fake_hash("right-password")}, check=check)
+    assert not auth.allowed(None)
+    assert not auth.allowed("Bearer x")
+    assert not auth.allowed(basic("someone", "right-password"))
+    assert not auth.allowed(basic("prometheus", "wrong"))
+    assert auth.allowed(basic("prometheus", "right-password"))
+    assert auth.allowed(basic("prometheus", "right-password"))
+    assert calls == ["wrong", "right-password"], "a remembered password costs no bcrypt round"
+
+
+def test_proxy_forwards_with_credentials_and_answers_401_without(proxy, fake):
+    import urllib.error
+    import urllib.request
+
+    _, tg, _ = fake  # any local HTTP server: the fake answers GET /messages
+    auth = proxy.Authenticator({"u": fake_hash("p" * 12)}, check=lambda p, h: h == fake_hash(p))
+    server = proxy.http.server.ThreadingHTTPServer(("127.0.0.1", 0), proxy.handler(tg, auth))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/messages"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=5)
+        assert refused.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": basic("u", "p" * 12)})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 200 and isinstance(json.loads(answer.read()), list)
+    finally:
+        server.shutdown()
+
+
+def test_proxy_reads_the_exporters_web_config(proxy, m, tmp_path):
+    text, _ = m.web_config.desired("", "prometheus", "p" * 12, "/c.pem", "/k.pem",
+                                   fake_hash, fake_check)
+    (tmp_path / "web.yml").write_text(text)
+    users, cert, key = proxy.load_web_config(str(tmp_path / "web.yml"))
+    assert users == {"prometheus": fake_hash("p" * 12)} and (cert, key) == ("/c.pem", "/k.pem")
+
+
+def test_a_proxied_exporter_binds_loopback_and_is_scraped_with_tls_and_auth(m):
+    assert m.mon.exporter_bind("mtail", ["mtail"], PORTS, "10.0.0.31") == "127.0.0.1:13903"
+    assert m.mon.exporter_bind("node", ["mtail"], PORTS, "10.0.0.31") == "10.0.0.31:9100"
+    assert m.mon.exporter_endpoint("mtail", RELEASE_13, PORTS, "10.0.0.31", True, ["mtail"]) == {
+        "address": "10.0.0.31", "port": 3903, "scheme": "https", "auth": True}
