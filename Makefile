@@ -18,7 +18,7 @@ export GOLIVE_MOLECULE_PLATFORM := $(MOLECULE_PLATFORM)
 TIMED := tests/scripts/timed
 WITH_ENV = eval "$$($(GOLIVE) env)"; export PATH="$(CURDIR)/$(VENV)/bin:$$PATH";
 
-.PHONY: demo test setup packages venv image lint unit molecule e2e bench clean lab-down \
+.PHONY: demo test setup packages venv image tools lint unit molecule e2e bench clean lab-down \
         drill-dist-upgrade drill-example
 
 ## demo: install what is missing, bring the lab up, converge it, take a first full backup and
@@ -39,7 +39,7 @@ demo: setup
 test: setup lint unit
 	$(MAKE) -j2 molecule e2e MOLECULE_JOBS=1
 
-setup: packages venv image
+setup: packages venv image tools
 
 packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -65,12 +65,20 @@ image: venv packages
 	  $(GOLIVE) lab image --platform $(MOLECULE_PLATFORM); fi; \
 	wait $$p1
 
+## tools: promtool and amtool for the alert-rule unit tests, taken out of Debian's packages of
+## this machine's release (apt-get download + dpkg-deb -x, no root, no daemon installed or
+## started) into the venv's bin
+tools: $(VENV)/bin/promtool $(VENV)/bin/amtool
+
+$(VENV)/bin/promtool $(VENV)/bin/amtool: | $(VENV)/.installed
+	tests/scripts/fetch-prometheus-tools $(VENV)/bin
+
 lint: venv
 	$(VENV)/bin/ruff check src tests plugins examples
 	$(VENV)/bin/yamllint -s .
 	$(WITH_ENV) $(TIMED) ansible-lint ansible-lint --nocolor
 
-unit: venv
+unit: venv tools
 	$(TIMED) "unit tests" $(VENV)/bin/pytest -q tests/unit
 
 MOLECULE_JOBS ?= 2

@@ -75,6 +75,10 @@ description:
     files, not those of its subdirectories) or a glob pattern (V(**) matches subdirectories).
     Its age from its modification time, in hours: C(max_age_hours) (fail, default 26),
     C(warn_age_hours) (default null). No matching file is C(fail)."
+  - "C(alerts): the alerts of the Prometheus at C(url) (default V(http://127.0.0.1:9090), the
+    mon host's own). A critical alert firing is C(fail) (the value is how many, the message
+    names them, their hosts and since when); an unreachable Prometheus is C(warn).
+    C(timeout_s) (default 5)."
   - "C(certificate): days left of the first certificate in the PEM file C(path) (required), as
     golive.ops.tls_cert reads it. C(warn_days) (default 30), C(fail_days) (default 14); an
     expired, missing or unreadable certificate is C(fail)."
@@ -315,6 +319,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
+from ansible_collections.golive.ops.plugins.module_utils import alerts as alerts_utils
 from ansible_collections.golive.ops.plugins.module_utils import certificate, pg
 from ansible_collections.golive.ops.plugins.module_utils import http as http_utils
 from ansible_collections.golive.ops.plugins.module_utils import redis as redis_utils
@@ -476,6 +481,13 @@ TYPES = {
             "timeout_s": _timeout(10.0),
         },
         "limits": (Limit("warn_days", "fail_days", True, "days"),),
+    },
+    "alerts": {
+        "fields": {
+            "url": Field("str", "http://127.0.0.1:9090"),
+            "timeout_s": _timeout(5.0),
+        },
+        "limits": (),
     },
     "clock": {
         "fields": {
@@ -927,6 +939,7 @@ class Env:
     cpu_count: Callable = os.cpu_count
     pg_connect: Callable = pg.connect
     redis_connect: Callable = redis_utils.connect
+    http_get: Callable = alerts_utils.fetch_json
     grace_s: float = GRACE_S
 
 
@@ -1308,6 +1321,21 @@ def check_clock(check: dict, env: Env) -> Outcome:
     )
 
 
+def check_alerts(check: dict, env: Env) -> Outcome:
+    """Fail while a critical alert fires in the Prometheus at C(url); warn when it is down."""
+    state = alerts_utils.read(check["url"], check["timeout_s"], get=env.http_get)
+    if not state["reachable"]:
+        return Outcome("warn", "unreachable",
+                       f"Prometheus at {check['url']} did not answer ({state['error']})")
+    firing = alerts_utils.firing(state["alerts"])
+    critical = alerts_utils.firing(state["alerts"], "critical")
+    if critical:
+        named = ", ".join(f"{a['alertname']} on {a['instance'] or 'all'} since {a['since']}"
+                          for a in critical)
+        return Outcome("fail", len(critical), f"critical alerts firing: {named}")
+    return Outcome("ok", 0, f"{len(firing)} alerts firing, none critical")
+
+
 RUNNERS = {
     "disk": check_disk,
     "memory": check_memory,
@@ -1321,6 +1349,7 @@ RUNNERS = {
     "backup_age": check_backup_age,
     "certificate": check_certificate,
     "clock": check_clock,
+    "alerts": check_alerts,
 }
 
 

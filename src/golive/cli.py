@@ -17,7 +17,7 @@ from golive.errors import EXIT_CODE_HELP, ExitCode, GoliveError, InvalidInput, R
 # converge --only TIER -> its playbook; site.yml composes the tiers that exist. The backup tier's
 # playbook is backup_tier.yml: backup.yml is `golive backup` (take a backup).
 TIER_PLAYBOOKS = {"common": "common", "db": "db", "cache": "cache", "edge": "edge", "app": "app",
-                  "backup": "backup_tier"}
+                  "backup": "backup_tier", "monitoring": "monitoring"}
 TIERS = tuple(TIER_PLAYBOOKS)
 
 EXIT_CODES_EPILOG = "Exit codes:\n\n\b\n" + "\n".join(
@@ -505,6 +505,20 @@ def status_cmd(**opts):
     from golive.render import status_verdict
 
     run_playbook(require_playbook("status", "`golive status`"), report=status_verdict, **opts)
+
+
+@cli.command("alerts")
+@run_options
+def alerts_cmd(**opts):
+    """What fires (and what is pending) in Prometheus on the mon hosts: alert, severity, host,
+    since when.
+
+    Read-only. Exit 1 when no mon host's Prometheus answered. --json carries each mon host's
+    {reachable, error, alerts} under "report".
+    """
+    from golive.render import alerts_verdict
+
+    run_playbook(require_playbook("alerts", "`golive alerts`"), report=alerts_verdict, **opts)
 
 
 @cli.group("backup", invoke_without_command=True)

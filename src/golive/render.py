@@ -373,7 +373,48 @@ def _status_segments(doc: dict[str, Any]) -> list[str]:
     if restore:
         out.append(f"restore test {restore.get('result', '?')} "
                    f"at {restore.get('finished_at', '?')}")
+    alerts = doc.get("alerts")
+    if alerts:
+        out.append(_alerts_phrase(alerts))
     return out
+
+
+def _alerts_phrase(alerts: dict[str, Any]) -> str:
+    """'alerts: prometheus unreachable (...)' or 'alerts: 2 firing: APIDown web1 (critical) ...'."""
+    if not alerts.get("reachable"):
+        return f"alerts: prometheus unreachable ({alerts.get('error') or 'no answer'})"
+    firing = [a for a in alerts.get("firing") or [] if a.get("severity") != "none"]
+    if not firing:
+        return "alerts: none firing"
+    named = ", ".join(f"{a.get('alertname')} {a.get('instance') or '-'} ({a.get('severity')})"
+                      for a in firing)
+    return f"alerts: {len(firing)} firing: {named}"
+
+
+def alerts_verdict(report: dict[str, Any], as_json: bool,
+                   stream: IO[str] | None = None) -> tuple[int, str]:
+    """`golive alerts`: one row per alert Prometheus evaluates on the mon hosts (firing first,
+    then pending), with its severity, host and since when. Exit 1 when no mon host's
+    Prometheus answered; the alerts themselves are information (`golive check` judges)."""
+    answered = {h: d for h, d in sorted(report.items()) if d and d.get("reachable")}
+    if not as_json:
+        stream = stream or sys.stdout
+        rows = [(a.get("state", "?"), a.get("severity", "?"), a.get("alertname", "?"),
+                 a.get("instance") or "-", a.get("since") or "-", mon)
+                for mon, doc in answered.items() for a in doc.get("alerts") or []]
+        rows.sort(key=lambda r: (r[0] != "firing", r[1] != "critical", r[2], r[3]))
+        head = ("state", "severity", "alert", "host", "since", "from")
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+        for row in (head, *rows):
+            click.echo("  ".join(f"{c!s:<{w}}" for c, w in zip(row, widths, strict=True))
+                       .rstrip(), file=stream)
+        if not rows:
+            click.echo("no alert fires or is pending", file=stream)
+    if not answered:
+        errors = "; ".join(f"{h}: {(d or {}).get('error') or 'no answer'}"
+                           for h, d in sorted(report.items())) or "no mon host in the inventory"
+        return 1, f"Prometheus did not answer ({errors})"
+    return 0, ""
 
 
 def wrap_segments(segments: list[str], width: int) -> list[str]:

@@ -134,7 +134,7 @@ class ProcessSampler:
     `with` block runs, into PS_SAMPLES/PS_ROUNDS; bounded by MAX_SECONDS and by MAX_ROUNDS per
     host, so that a hung converge cannot make it run or grow forever."""
 
-    INTERVAL = 1.0  # the lab's nine hosts share 2 CPUs with the converge being sampled
+    INTERVAL = 1.0  # the lab's ten hosts share 2 CPUs with the converge being sampled
     MAX_SECONDS = 1800
     MAX_ROUNDS = 3000
 

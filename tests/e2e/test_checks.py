@@ -12,7 +12,8 @@ import yaml
 from . import cache_drill
 from .conftest import ROOT, as_json, assert_refused_in_preflight, container, golive, podman
 
-LAB_HOSTS = {"acme", "backup1", "cache1", "cache2", "cache3", "db1", "db2", "web1", "web2"}
+LAB_HOSTS = {"acme", "backup1", "cache1", "cache2", "cache3", "db1", "db2", "mon1", "web1",
+             "web2"}
 
 
 def results(document) -> dict[tuple[str, str], dict]:

@@ -4,7 +4,8 @@ import signal
 
 from .conftest import ProcessSampler, as_json, converge_settled, golive
 
-LAB_HOSTS = {"acme", "backup1", "cache1", "cache2", "cache3", "db1", "db2", "web1", "web2"}
+LAB_HOSTS = {"acme", "backup1", "cache1", "cache2", "cache3", "db1", "db2", "mon1", "web1",
+             "web2"}
 
 
 def test_lab_matches_inventory(lab):

@@ -362,6 +362,16 @@ LAB_ONLY = {
     "postgresql_memory_mb": "the lab's DB hosts share one machine; a DB host's own RAM "
                             "(the default) is right elsewhere",
     "_lab_app_db_password": "the lab's helper that reads its clear-text DB password",
+    "prometheus_api_probe_verify_tls": "Pebble's certificates are not publicly trusted",
+    "prometheus_scrape_interval": "scraped every 5 s so the lab's drills are short",
+    "prometheus_evaluation_interval": "evaluated every 5 s so the lab's drills are short",
+    "prometheus_scrape_timeout": "within the lab's 5 s scrape interval",
+    "prometheus_alerts_overrides": "`for:` and windows shortened for the drills; the example "
+                                   "keeps the plans' figures (the role's defaults)",
+    "alertmanager_group_wait": "short for the drills",
+    "alertmanager_group_interval": "short for the drills",
+    "alertmanager_repeat_interval": "short for the drills",
+    "alertmanager_telegram_api_url": "the fake Bot API the e2e tests start on mon1's loopback",
 }
 SECRET_SETTING = ("password", "secret", "cipher_pass", "_pass", "database_url")
 
