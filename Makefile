@@ -92,7 +92,8 @@ e2e: venv image
 ## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer; Redis failover time;
 ## wall time of `golive check` over the lab; restore test vs raw pgbackrest restore; deploy and
 ## rollback under load (wall time, failed requests, p50/p99 against idle); a no-op converge of
-## the whole lab, per tier and task
+## the whole lab, per tier and task, with CPU seconds; Prometheus's CPU and memory on mon1 and
+## each exporter's scrape duration
 ## (needs `make demo` first)
 bench: venv
 	$(PY) tests/bench/runner_overhead.py
@@ -102,6 +103,7 @@ bench: venv
 	$(PY) tests/bench/restore_test.py
 	$(PY) tests/bench/deploy.py
 	$(PY) tests/bench/converge_noop.py
+	$(PY) tests/bench/monitoring.py
 
 ## drill-dist-upgrade: a Debian 12 PostgreSQL host dist-upgraded to Debian 13 keeps its 15
 ## cluster (one throwaway container, about 10 min; not part of `make test`)
