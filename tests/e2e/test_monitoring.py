@@ -246,9 +246,9 @@ def test_no_secret_in_units_world_readable_files_journals_or_processes(monitorin
         rm -f "$list"
         echo "$found"
     """
-    from golive import paths
+    from golive import lab, paths
 
-    for host in ["mon1", "web1", "db1", "cache1"]:
+    for host in [h.name for h in lab.lab_hosts()]:
         # the secrets go to bash on stdin: never in argv or an environment
         proc = subprocess.run(["podman", "exec", "-i", container(host), "bash", "-c", script],
                               input="\n".join(secrets) + "\n", capture_output=True, text=True,
