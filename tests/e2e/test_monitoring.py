@@ -77,12 +77,24 @@ def wait_for(predicate, timeout: float = DRILL_TIMEOUT_S, every: float = 2.0):
 
 @pytest.fixture(scope="module")
 def monitoring(lab, tmp_path_factory):
-    # the app drills stop a running release: deploy one when no web host serves any (a lab
-    # converged without `make demo`'s deploy)
-    if not all(app_drill.served(h)["version"] for h in app_drill.WEB):
+    # The app drills stop a running release. A lab converged without `make demo`'s deploy has
+    # none: deploy one. A web host restarted by an earlier test (test_lab_converge) has its
+    # release but the color's unit is not enabled, so it did not start at boot: start the
+    # color nginx points at (found by test_monitoring's APIDown; the release engine, issue 17).
+    state = {h: app_drill.served(h) for h in app_drill.WEB}
+    if not any(s["current"] for s in state.values()):
         artifact = app_drill.build("v1", tmp_path_factory.mktemp("artifacts"))
         proc = golive("deploy", "--artifact", str(artifact), "--json", timeout=900)
         assert proc.returncode == 0, proc.stderr[-3000:]
+    for host, served in state.items():
+        if served["current"] and not served["version"] and served["upstream"]:
+            port = served["upstream"].rsplit(":", 1)[-1]
+            proc = sh(host, f"for c in blue green; do grep -qx 'APP_PORT={port}' "
+                            f"{app_drill.APP_ROOT}/colors/$c.env && "
+                            f"systemctl start {app_drill.APP}@$c; done; true")
+            assert proc.returncode == 0, proc.stderr
+    assert wait_for(lambda: all(app_drill.served(h)["version"] for h in app_drill.WEB),
+                    timeout=60), {h: app_drill.served(h) for h in app_drill.WEB}
     document = converge_settled("--only", "monitoring")
     assert changed_by_host(document) == {h: 0 for h in document["hosts"]}, document["hosts"]
     proc = podman("cp", str(ROOT / "tests" / "scripts" / "fake_telegram.py"),

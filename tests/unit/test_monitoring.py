@@ -200,6 +200,22 @@ def test_textfile_is_written_atomically_and_world_readable(facts, tmp_path):
     assert (tmp_path / "golive_facts.prom").stat().st_mode & 0o777 == 0o644
 
 
+def test_published_into_the_exporters_directory_and_stale_ones_dropped(facts, tmp_path):
+    source, target = tmp_path / "golive", tmp_path / "node-exporter"
+    source.mkdir()
+    target.mkdir()
+    (source / "golive_facts.prom").write_text("a 1\n")
+    (source / "golive_backup_verify.prom").write_text("b 1\n")
+    (source / "notes.txt").write_text("not a metric")
+    (target / "golive_gone.prom").write_text("old 1\n")
+    (target / "other.prom").write_text("someone else's\n")
+    facts.publish(str(source), str(target))
+    assert sorted(p.name for p in target.iterdir()) == [
+        "golive_backup_verify.prom", "golive_facts.prom", "other.prom"]
+    assert (target / "golive_facts.prom").read_text() == "a 1\n"
+    assert (target / "golive_facts.prom").stat().st_mode & 0o777 == 0o644
+
+
 # --- alerts: reader, check, CLI rendering -------------------------------------------------------
 
 ALERTS = {"status": "success", "data": {"alerts": [
