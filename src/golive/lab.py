@@ -539,6 +539,20 @@ def up(platforms: tuple[str, ...] | list[str] = (), log=None,
     return done
 
 
+def cpu_seconds(container: str) -> float:
+    """CPU seconds CONTAINER has used since it started, from its cgroup (v1 or v2); 0 when it
+    does not run. The benches measure what the lab's hosts cost with it."""
+    proc = podman("inspect", "--format", "{{.State.CgroupPath}}", container, check=False)
+    group = proc.stdout.decode().strip().lstrip("/") if proc.returncode == 0 else ""
+    v1 = Path("/sys/fs/cgroup/cpuacct") / group / "cpuacct.usage"
+    v2 = Path("/sys/fs/cgroup") / group / "cpu.stat"
+    if group and v1.is_file():
+        return int(v1.read_text()) / 1e9
+    if group and v2.is_file():
+        return int(v2.read_text().split("usage_usec")[1].split()[0]) / 1e6
+    return 0.0
+
+
 def lab_containers() -> list[str]:
     proc = podman("ps", "-a", "--filter", f"label={LABEL}=1", "--format", "{{.Names}}")
     return [n for n in _out(proc).splitlines() if n.startswith(CONTAINER_PREFIX)]

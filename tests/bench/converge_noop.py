@@ -34,19 +34,8 @@ from golive.cli import TIERS  # noqa: E402
 
 
 def lab_cpu_seconds() -> float:
-    """CPU seconds the lab's running containers have used so far (their cgroups)."""
-    total = 0.0
-    for host in lab.lab_hosts():
-        proc = lab.podman("inspect", "--format", "{{.State.CgroupPath}}", host.container,
-                          check=False)
-        group = proc.stdout.decode().strip().lstrip("/") if proc.returncode == 0 else ""
-        v1 = Path("/sys/fs/cgroup/cpuacct") / group / "cpuacct.usage"
-        v2 = Path("/sys/fs/cgroup") / group / "cpu.stat"
-        if group and v1.is_file():
-            total += int(v1.read_text()) / 1e9
-        elif group and v2.is_file():
-            total += int(v2.read_text().split("usage_usec")[1].split()[0]) / 1e6
-    return total
+    """CPU seconds the lab's running containers have used so far."""
+    return sum(lab.cpu_seconds(host.container) for host in lab.lab_hosts())
 
 
 def converge(inventory: str | None, tier: str | None) -> tuple[float, dict]:

@@ -45,24 +45,14 @@ def scalar(expr: str) -> float:
     return float(result[0]["value"][1]) if result else float("nan")
 
 
-def container_cpu_seconds() -> float:
-    proc = lab.podman("inspect", "--format", "{{.State.CgroupPath}}", MON)
-    group = proc.stdout.decode().strip().lstrip("/")
-    v1 = Path("/sys/fs/cgroup/cpuacct") / group / "cpuacct.usage"
-    if v1.is_file():
-        return int(v1.read_text()) / 1e9
-    stat = (Path("/sys/fs/cgroup") / group / "cpu.stat").read_text()
-    return int(stat.split("usage_usec")[1].split()[0]) / 1e6
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--window", type=int, default=60, help="seconds CPU is sampled over")
     args = parser.parse_args()
 
-    before, started = container_cpu_seconds(), time.monotonic()
+    before, started = lab.cpu_seconds(MON), time.monotonic()
     time.sleep(args.window)
-    mon1_cores = (container_cpu_seconds() - before) / (time.monotonic() - started)
+    mon1_cores = (lab.cpu_seconds(MON) - before) / (time.monotonic() - started)
 
     series = scalar("prometheus_tsdb_head_series")
     ingest = scalar("rate(prometheus_tsdb_head_samples_appended_total[1m])")
