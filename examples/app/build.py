@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build a release artifact of the sample app on the control node.
 
-    python examples/app/build.py --version 2.0.0 [--schema 2] [--fault none|health|api5xx]
+    python examples/app/build.py --version 2.0.0 [--schema 2] [--fault none|health|degraded|api5xx]
                                  [--python 3.11,3.13] [--out DIR] [--wheelhouse DIR]
 
 The artifact is what `golive deploy --artifact` takes (see roles/app/README.md, "Artifacts"):
@@ -15,8 +15,8 @@ artifact without wheels for a target host's Python.
 
 --schema N bundles migrations 0001..N (default: the major version, at most the newest);
 --fault builds a deliberately bad release for the deploy drills ("health": /health answers 503;
-"api5xx": /health passes, /api/items answers 500); --fault-hosts web2 limits the fault to the
-hosts with those hostnames (a second batch that fails while the canary passed).
+"degraded": /health answers 200 with status "degraded"; "api5xx": /health passes, /api/items
+answers 500); --fault-hosts web2 limits the fault to the hosts with those hostnames (a second batch that fails while the canary passed).
 Dependencies are downloaded once into the wheelhouse cache (default ~/.cache/golive/wheelhouse)
 and taken from there afterwards (one cache directory per Python).
 """
@@ -42,7 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 NAME = "golive-sample-app"
 PACKAGE = "golive_sample_app"
-FAULTS = ("none", "health", "api5xx")
+FAULTS = ("none", "health", "degraded", "api5xx")
 REQUIREMENTS = ["gunicorn>=22,<24", "psycopg2-binary>=2.9,<3", "redis>=5,<6"]
 # The app's oldest Python (datetime.UTC, the wheel's Requires-Python), and the default targets:
 # Debian 12's and Debian 13's python3.

@@ -4,7 +4,13 @@ that opens after K consecutive passes within a deadline (app_gate, nginx_upstrea
 a reload took, the deploy watch window).
 
 params (a dict, as the modules' own): url, passes, interval, deadline, timeout, expect_status,
-expect_json_status, expect_version, version_header, host_header, validate_certs.
+expect_json_status, expect_service_status, expect_version, version_header, host_header,
+validate_certs.
+
+The health contract is data: the body's `status` must be one of expect_json_status and each
+value of its `services` object one of expect_service_status (plan 004's shape is
+`{"status": "healthy", "services": {"database": "healthy", ...}}`; golive accepts `ok` and
+`healthy` by default). An empty list does not look at that part of the body.
 """
 
 from __future__ import annotations
@@ -15,13 +21,30 @@ import time
 from ansible_collections.golive.ops.plugins.module_utils import http as http_utils
 
 MAX_FAILURES_KEPT = 5
+DEFAULT_STATUSES = ("ok", "healthy")
+
+
+def service_problems(services, accepted) -> list[str]:
+    """The services whose status is not accepted, as "name status" texts. A service's status is
+    either a string or an object with a `status` field."""
+    if not accepted or services is None:
+        return []
+    if not isinstance(services, dict):
+        return [f"services is {type(services).__name__}, expected an object"]
+    found = []
+    for name, value in sorted(services.items()):
+        status = value.get("status") if isinstance(value, dict) else value
+        if status not in accepted:
+            found.append(f"{name} {status!r}")
+    return found
 
 
 def judge(params: dict, code: int, headers: dict, body: bytes) -> tuple[str | None, dict]:
     """(reason the probe failed or None, what was seen)."""
     seen: dict = {"code": code}
     document = None
-    if params["expect_json_status"] or params["expect_version"]:
+    services_wanted = params.get("expect_service_status") or []
+    if params["expect_json_status"] or params["expect_version"] or services_wanted:
         try:
             document = json.loads(body)
         except ValueError:
@@ -39,6 +62,10 @@ def judge(params: dict, code: int, headers: dict, body: bytes) -> tuple[str | No
         if seen.get("status") not in params["expect_json_status"]:
             return (f"status {seen.get('status')!r}, expected one of "
                     f"{', '.join(params['expect_json_status'])}"), seen
+    if services_wanted and isinstance(document, dict):
+        bad = service_problems(document.get("services"), services_wanted)
+        if bad:
+            return (f"services not {'/'.join(services_wanted)}: {', '.join(bad)}"), seen
     want = params["expect_version"]
     if want and want not in {seen.get("version"), header}:
         return f"version {seen.get('version')!r}, expected {want!r}", seen

@@ -59,7 +59,15 @@ options:
       - Values of the body's C(status) field that pass; V([]) does not read the body.
     type: list
     elements: str
-    default: [ok]
+    default: [ok, healthy]
+  expect_service_status:
+    description:
+      - Values that pass for each entry of the body's C(services) object (a string, or an
+        object with a C(status) field), as in plan 004's C({"services": {"database":
+        "healthy"}}). A body without C(services) passes; V([]) does not look at it.
+    type: list
+    elements: str
+    default: [ok, healthy]
   expect_version:
     description: Version the endpoint must report (body C(version) or O(version_header)).
     type: str
@@ -110,7 +118,7 @@ last:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.golive.ops.plugins.module_utils.health import run_gate
+from ansible_collections.golive.ops.plugins.module_utils.health import DEFAULT_STATUSES, run_gate
 
 
 def argument_spec() -> dict:
@@ -121,7 +129,10 @@ def argument_spec() -> dict:
         "deadline": {"type": "float", "default": 60.0},
         "timeout": {"type": "float", "default": 5.0},
         "expect_status": {"type": "int", "default": 200},
-        "expect_json_status": {"type": "list", "elements": "str", "default": ["ok"]},
+        "expect_json_status": {"type": "list", "elements": "str",
+                               "default": list(DEFAULT_STATUSES)},
+        "expect_service_status": {"type": "list", "elements": "str",
+                                  "default": list(DEFAULT_STATUSES)},
         "expect_version": {"type": "str"},
         "version_header": {"type": "str", "default": "X-App-Version"},
         "host_header": {"type": "str"},

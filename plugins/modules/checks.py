@@ -66,6 +66,14 @@ description:
     system store when omitted) and C(validate_certs) (default true) can turn verification
     off. Redirects are not followed and no proxy is used. C(timeout_s) (default 5) bounds the
     connection and each read."
+  - "C(app_health): the app's health contract, judged as the deploy's gate and watch judge it
+    (golive.ops.app_gate): a GET of C(url) must answer 200 with a JSON C(status) in
+    C(statuses) (default V(ok), V(healthy)) and every entry of C(services) in
+    C(service_statuses) (same default; V([]) ignores them). The entry also carries C(served),
+    the version the app reports (body C(version) or the C(version_header) header). With
+    C(release_link) set and absent (no release deployed yet), it is C(ok) with nothing probed.
+    The value is the latency in ms: C(warn_ms) (default 1000, plan 003's p95 limit),
+    C(fail_ms) (default null). C(validate_certs) defaults to false (a loopback URL)."
   - "C(systemd): C(unit) (required) is C(active) per C(systemctl is-active); C(activating) and
     C(reloading) are C(warn), anything else C(fail)."
   - "C(file): C(path) (required) exists (symbolic links followed) and, when given, has the
@@ -251,6 +259,9 @@ checks:
     duration_ms:
       description: How long the check ran, in ms.
       type: float
+    served:
+      description: C(app_health) only, the version the app answered (null when none).
+      type: str
   sample:
     - name: disk_root
       type: disk
@@ -320,7 +331,7 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 from ansible_collections.golive.ops.plugins.module_utils import alerts as alerts_utils
-from ansible_collections.golive.ops.plugins.module_utils import certificate, pg
+from ansible_collections.golive.ops.plugins.module_utils import certificate, health, pg
 from ansible_collections.golive.ops.plugins.module_utils import http as http_utils
 from ansible_collections.golive.ops.plugins.module_utils import redis as redis_utils
 
@@ -450,6 +461,20 @@ TYPES = {
         },
         "limits": (_LATENCY_LIMIT,),
     },
+    "app_health": {
+        "fields": {
+            "url": Field("str", required=True),
+            "statuses": Field("list", list(health.DEFAULT_STATUSES)),
+            "service_statuses": Field("list", list(health.DEFAULT_STATUSES)),
+            "version_header": Field("str", "X-App-Version"),
+            "release_link": Field("str"),
+            "warn_ms": _threshold(1000.0),
+            "fail_ms": _threshold(),
+            "validate_certs": Field("bool", False),
+            "timeout_s": _timeout(5.0),
+        },
+        "limits": (_LATENCY_LIMIT,),
+    },
     "systemd": {
         "fields": {"unit": Field("str", required=True), "timeout_s": _timeout(10.0)},
         "limits": (),
@@ -560,6 +585,9 @@ def coerce(value, field: Field):
         value = _boolean(value)
     elif kind == "dict" and not isinstance(value, dict):
         raise Invalid(f"must be a dict, not {type(value).__name__} {value!r}")
+    elif kind == "list" and (not isinstance(value, list)
+                             or not all(isinstance(item, str) and item for item in value)):
+        raise Invalid(f"must be a list of strings, not {type(value).__name__} {value!r}")
     if field.choices and value not in field.choices:
         raise Invalid(f"must be one of {', '.join(field.choices)}, not {value!r}")
     if field.minimum is not None and value < field.minimum:
@@ -720,7 +748,7 @@ def field_problems(where: str, check_type: str, fields: dict) -> list[str]:
             for key in fields.get("json_fields") or {}
             if not isinstance(key, str) or not key
         ]
-    url = fields.get("url") if check_type == "http" else None
+    url = fields.get("url") if check_type in ("http", "app_health") else None
     if url and not re.match(r"https?://[^/?#]+", url):
         problems.append(f"{where}: url must be an http:// or https:// URL, not {url!r}")
     if check_type == "systemd" and (fields.get("unit") or "").startswith("-"):
@@ -841,6 +869,10 @@ def threshold_text(check: dict) -> str:
             f"{path} == {json_text(value)}" for path, value in (check["json_fields"] or {}).items()
         ]
         return ", ".join([f"HTTP {check['expect_status']}", *fields, *numeric])
+    if check_type == "app_health":
+        services = (f", services {'/'.join(check['service_statuses'])}"
+                    if check["service_statuses"] else "")
+        return ", ".join([f"status {'/'.join(check['statuses'])}{services}", *numeric])
     if check_type == "systemd":
         return "active"
     if check_type == "file":
@@ -869,6 +901,7 @@ class Outcome:
     value: Any = None
     detail: str = ""
     unit: str | None = None
+    extra: dict = dataclasses.field(default_factory=dict)  # more keys of the entry
 
 
 class CheckFailed(Exception):
@@ -904,6 +937,7 @@ def result(check: dict, outcome: Outcome, duration_ms: float) -> dict:
         "threshold": entry["threshold"],
         "message": entry["message"],
         "duration_ms": round(duration_ms, 1),
+        **outcome.extra,
     }
 
 
@@ -1165,6 +1199,37 @@ def check_http(check: dict, env: Env) -> Outcome:
     return verdict(check, latency, detail)
 
 
+def check_app_health(check: dict, env: Env) -> Outcome:
+    """The app's health contract through nginx (module_utils.health.judge, as the deploy's gate
+    and watch judge it). With release_link set and no release behind it, there is nothing to
+    check yet (a first deploy's pre-deploy checks)."""
+    link = check["release_link"]
+    if link and not os.path.exists(link):
+        return Outcome("ok", None, f"no release deployed ({link} absent)", extra={"served": None})
+    url, timeout = check["url"], check["timeout_s"]
+    params = {"url": url, "timeout": timeout, "expect_status": 200,
+              "expect_json_status": check["statuses"],
+              "expect_service_status": check["service_statuses"], "expect_version": None,
+              "version_header": check["version_header"], "host_header": None,
+              "validate_certs": check["validate_certs"]}
+    start = env.clock()
+    try:
+        code, headers, body = http_utils.get(url, timeout, validate_certs=check["validate_certs"],
+                                             agent="golive.ops.checks")
+    except http_utils.CALoadError as exc:
+        raise CheckFailed(str(exc)) from None
+    except (OSError, ValueError, http_client.HTTPException) as exc:
+        raise CheckFailed(http_utils.error_text(exc, url, timeout)) from None
+    latency = elapsed_ms(env, start)
+    reason, seen = health.judge(params, code, headers, body[:HTTP_BODY_LIMIT])
+    served = seen.get("version")
+    detail = f"HTTP {code} from {url} in {number_text(latency)} ms, version {served or '?'}"
+    if reason:
+        return Outcome("fail", latency, f"{detail}: {reason}", "ms", extra={"served": served})
+    outcome = verdict(check, latency, f"{detail}, status {seen.get('status')}")
+    return dataclasses.replace(outcome, extra={"served": served})
+
+
 def check_systemd(check: dict, env: Env) -> Outcome:
     systemctl = env.which("systemctl")
     if not systemctl:
@@ -1344,6 +1409,7 @@ RUNNERS = {
     "postgres": check_postgres,
     "redis": check_redis,
     "http": check_http,
+    "app_health": check_app_health,
     "systemd": check_systemd,
     "file": check_file,
     "backup_age": check_backup_age,

@@ -47,6 +47,16 @@ options:
   expect_version:
     description: Version the health URL must report.
     type: str
+  expect_json_status:
+    description: Values of the health body's C(status) that pass (as golive.ops.app_gate's).
+    type: list
+    elements: str
+    default: [ok, healthy]
+  expect_service_status:
+    description: Values of each entry of the health body's C(services) that pass.
+    type: list
+    elements: str
+    default: [ok, healthy]
   health_failures:
     description: Consecutive failed health probes that fail the window.
     type: int
@@ -121,7 +131,7 @@ import time
 from collections import Counter
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.golive.ops.plugins.module_utils.health import probe
+from ansible_collections.golive.ops.plugins.module_utils.health import DEFAULT_STATUSES, probe
 from ansible_collections.golive.ops.plugins.module_utils.jsonlines import json_objects
 
 
@@ -189,7 +199,8 @@ class Tally:
 
 def probe_params(params: dict) -> dict:
     return {"url": params["health_url"], "timeout": max(1.0, params["interval"] * 2),
-            "expect_status": 200, "expect_json_status": ["ok"],
+            "expect_status": 200, "expect_json_status": params["expect_json_status"],
+            "expect_service_status": params["expect_service_status"],
             "expect_version": params["expect_version"], "version_header": "X-App-Version",
             "host_header": params["host_header"], "validate_certs": False}
 
@@ -232,6 +243,10 @@ def argument_spec() -> dict:
         "health_url": {"type": "str", "required": True},
         "host_header": {"type": "str"},
         "expect_version": {"type": "str"},
+        "expect_json_status": {"type": "list", "elements": "str",
+                               "default": list(DEFAULT_STATUSES)},
+        "expect_service_status": {"type": "list", "elements": "str",
+                                  "default": list(DEFAULT_STATUSES)},
         "health_failures": {"type": "int", "default": 2},
         "log_path": {"type": "path", "default": "/var/log/nginx/access.log"},
         "offset": {"type": "int"},

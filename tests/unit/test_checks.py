@@ -63,7 +63,7 @@ def run(module, *items, options=None, **deps):
     assert not failed, result
     assert result["changed"] is False
     for entry in result["checks"]:
-        assert set(entry) == RESULT_KEYS
+        assert set(entry) == RESULT_KEYS | ({"served"} if entry["type"] == "app_health" else set())
         assert "\n" not in entry["message"]
     return result
 
@@ -102,12 +102,12 @@ def spies(checks, monkeypatch):
     [
         (
             [{"name": "x", "type": "htp"}],
-            "checks[0] 'x': unknown type 'htp' (types: alerts, backup_age, certificate, clock, "
+            "checks[0] 'x': unknown type 'htp' (types: alerts, app_health, backup_age, certificate, clock, "
             "disk, file, http, load, memory, postgres, redis, systemd, tcp)",
         ),
         ([{"name": "root", "type": "disk"}], "checks[0] 'root': missing required field path"),
         ([{"type": "memory"}], "checks[0]: missing required field name"),
-        ([{"name": "m"}], "checks[0] 'm': missing required field type (types: alerts, backup_age"),
+        ([{"name": "m"}], "checks[0] 'm': missing required field type (types: alerts, app_health"),
         (
             [{"name": "m", "type": "memory"}, {"name": "m", "type": "load"}],
             "checks[1] 'm': duplicate name, also checks[0] 'm'",
@@ -179,7 +179,7 @@ def spies(checks, monkeypatch):
         ),
         (
             [{"name": "x", "type": ["disk"]}],
-            "checks[0] 'x': unknown type ['disk'] (types: alerts, backup_age",
+            "checks[0] 'x': unknown type ['disk'] (types: alerts, app_health",
         ),
         (
             [{"name": "h", "type": "http", "url": "http://x/", "json_fields": {"": "ok"}}],
@@ -206,7 +206,7 @@ def test_invalid_definitions_are_refused_before_anything_runs(
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ({"defaults": {"htp": {}}}, "defaults: unknown type 'htp' (types: alerts, backup_age"),
+        ({"defaults": {"htp": {}}}, "defaults: unknown type 'htp' (types: alerts, app_health"),
         ({"defaults": {"disk": {"min_free": 3}}}, "defaults.disk: unknown field 'min_free'"),
         ({"defaults": {"disk": {"name": "x"}}}, "defaults.disk: name cannot have a default"),
         ({"defaults": {"disk": 10}}, "defaults.disk must be a dict of fields, not 10"),
@@ -234,7 +234,7 @@ def test_every_problem_is_reported_at_once(checks, spies, ansible_module):
     assert failed and spies == []
     assert result["problems"] == [
         "checks[1] 'a': missing required field path (type disk)",
-        "checks[2] 'b': unknown type 'nope' (types: alerts, backup_age, certificate, clock, disk, "
+        "checks[2] 'b': unknown type 'nope' (types: alerts, app_health, backup_age, certificate, clock, disk, "
         "file, http, load, memory, postgres, redis, systemd, tcp)",
         "checks[3] 'a': duplicate name, also checks[1] 'a'",
         "checks[3] 'a': unknown field 'timout_s' (fields of tcp: host, name, port, timeout_s, "
@@ -506,6 +506,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ),
         "/empty": (200, {"status": "healthy", "services": {}}),
         "/nested": (200, {"checks": [{"ok": True}, {"ok": True}], "version": 3}),
+        "/app": (200, {"status": "healthy", "version": "2.0.0", "services": {"db": "healthy"}}),
+        "/app-ok": (200, {"status": "ok", "version": "1.0.0"}),
+        "/app-degraded": (200, {"status": "degraded", "version": "2.0.0",
+                                "services": {"db": "healthy"}}),
+        "/app-service-down": (200, {"status": "healthy", "version": "2.0.0",
+                                    "services": {"db": "healthy", "redis": "down"}}),
     }
 
     def do_GET(self):
@@ -614,6 +620,37 @@ def test_http_unhealthy_service_and_status(checks, ansible_module, web):
         '"down", expected "healthy"; services.s3 is true, expected "healthy"'
     )
     assert entry["message"].startswith(f"h: HTTP 503 from {web.url}/degraded in ")
+
+
+@pytest.mark.parametrize(("path", "own", "status", "served", "said"), [
+    ("/app", {}, "ok", "2.0.0", "version 2.0.0, status healthy"),
+    ("/app-ok", {}, "ok", "1.0.0", "status ok"),
+    ("/app-degraded", {}, "fail", "2.0.0", "status 'degraded', expected one of ok, healthy"),
+    ("/app-service-down", {}, "fail", "2.0.0", "services not ok/healthy: redis 'down'"),
+    ("/app-service-down", {"service_statuses": []}, "ok", "2.0.0", "status healthy"),
+    ("/app-ok", {"statuses": ["healthy"]}, "fail", "1.0.0", "expected one of healthy"),
+    ("/degraded", {}, "fail", None, "HTTP 503 (degraded), expected 200"),
+])
+def test_app_health_judges_the_apps_contract(checks, ansible_module, web, path, own, status,
+                                             served, said):
+    item = {"name": "app", "type": "app_health", "url": f"{web.url}{path}", **own}
+    entry = one(checks, item, clock=web.clock)
+    assert (entry["status"], entry["served"]) == (status, served), entry
+    assert said in entry["message"]
+
+
+def test_app_health_before_a_first_deploy_probes_nothing(checks, ansible_module, tmp_path):
+    item = {"name": "app", "type": "app_health", "url": "http://127.0.0.1:1/health",
+            "release_link": str(tmp_path / "current")}
+    entry = one(checks, item)
+    assert (entry["status"], entry["served"]) == ("ok", None)
+    assert "no release deployed" in entry["message"]
+
+
+def test_app_health_refuses_a_status_list_that_is_not_strings(checks, ansible_module):
+    failed, result = run_main(checks, {"checks": [
+        {"name": "app", "type": "app_health", "url": "http://x/health", "statuses": "ok"}]})
+    assert failed and "'app': statuses must be a list of strings, not str" in result["msg"]
 
 
 def test_http_expected_status_other_than_200(checks, ansible_module, web):
@@ -1366,7 +1403,7 @@ def test_problems_name_where_a_check_was_defined(checks, spies, ansible_module):
     assert result["problems"] == [
         "checks_thresholds.disk: unknown field 'min_free' (fields of disk: min_free_gb, "
         "min_free_percent, name, path, timeout_s, type, warn_free_gb, warn_free_percent)",
-        "checks_extra[0] 'x': unknown type 'htp' (types: alerts, backup_age, certificate, clock, "
+        "checks_extra[0] 'x': unknown type 'htp' (types: alerts, app_health, backup_age, certificate, clock, "
         "disk, file, http, load, memory, postgres, redis, systemd, tcp)",
         "checks_extra[1] 'm': duplicate name, also checks_host[0] 'm'",
     ]

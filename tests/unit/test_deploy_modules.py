@@ -28,8 +28,8 @@ def m(tmp_path_factory):
 
 def params(**over):
     base = {"url": "http://127.0.0.1:1/health", "passes": 3, "interval": 1.0, "deadline": 10.0,
-            "timeout": 1.0, "expect_status": 200, "expect_json_status": ["ok"],
-            "expect_version": "2.0.0", "version_header": "X-App-Version", "host_header": None,
+            "timeout": 1.0, "expect_status": 200, "expect_json_status": ["ok", "healthy"],
+            "expect_service_status": ["ok", "healthy"], "expect_version": "2.0.0", "version_header": "X-App-Version", "host_header": None,
             "validate_certs": False}
     return {**base, **over}
 
@@ -54,6 +54,15 @@ class Clock:
     (200, {}, b"not json", "body is not a JSON object"),
     (200, {}, b'{"status": "degraded", "version": "2.0.0"}', "status 'degraded'"),
     (200, {}, b'{"status": "ok", "version": "1.0.0"}', "version '1.0.0', expected '2.0.0'"),
+    # plan 004's contract
+    (200, {}, b'{"status": "healthy", "version": "2.0.0", "services": {"database": "healthy"}}',
+     None),
+    (200, {}, b'{"status": "healthy", "version": "2.0.0", "services": {"db": {"status": "ok"}}}',
+     None),
+    (200, {}, b'{"status": "healthy", "version": "2.0.0", "services": {"redis": "down"}}',
+     "services not ok/healthy: redis 'down'"),
+    (200, {}, b'{"status": "healthy", "version": "2.0.0", "services": ["db"]}',
+     "services is list"),
 ])
 def test_judge(m, code, headers, body, reason):
     found, _seen = m.health.judge(params(), code, headers, body)
@@ -61,6 +70,13 @@ def test_judge(m, code, headers, body, reason):
         assert found is None
     else:
         assert reason in found
+
+
+def test_judge_takes_the_accepted_statuses_as_data(m):
+    only_up = params(expect_json_status=["up"], expect_service_status=[])
+    body = b'{"status": "up", "version": "2.0.0", "services": {"db": "whatever"}}'
+    assert m.health.judge(only_up, 200, {}, body)[0] is None
+    assert "expected one of up" in m.health.judge(only_up, 200, {}, b'{"status": "ok"}')[0]
 
 
 def test_gate_needs_consecutive_passes(m):
@@ -219,6 +235,7 @@ def test_ratio_rule(m, requests, errors, ratio, minimum, too_many):
 def watch_params(log, **over):
     base = {"seconds": 5.0, "interval": 1.0, "health_url": "https://127.0.0.1/health",
             "host_header": None, "expect_version": "2.0.0", "health_failures": 2,
+            "expect_json_status": ["ok", "healthy"], "expect_service_status": ["ok", "healthy"],
             "log_path": str(log), "offset": None, "upstream": "127.0.0.1:8002",
             "max_5xx_ratio": 0.01, "min_requests": 20}
     return {**base, **over}

@@ -80,24 +80,31 @@ def call(app_module, method, path, body=None):
 @pytest.fixture
 def app(sample, monkeypatch):
     module = sample["golive_sample_app.app"]
-    monkeypatch.setattr(module, "check_database", lambda: {"status": "ok", "latency_ms": 1.0})
-    monkeypatch.setattr(module, "check_redis", lambda: {"status": "ok", "latency_ms": 1.0})
+    monkeypatch.setattr(module, "check_database", lambda: {"status": "healthy", "latency_ms": 1.0})
+    monkeypatch.setattr(module, "check_redis", lambda: {"status": "healthy", "latency_ms": 1.0})
     monkeypatch.setattr(module, "FAULT", "none")
     return module
 
 
-def test_health_reports_version_and_services(app):
+def test_health_answers_plan_004s_shape(app):
     code, headers, doc = call(app, "GET", "/health")
-    assert code == 200 and doc["status"] == "ok"
-    assert doc["services"] == {"database": "ok", "redis": "ok"}
+    assert code == 200 and doc["status"] == "healthy"
+    assert doc["services"] == {"database": "healthy", "redis": "healthy"}
     assert headers["X-App-Version"] == doc["version"] == app.VERSION
     assert set(doc) >= {"status", "timestamp", "version", "services"}
 
 
 def test_health_is_503_when_a_service_is_down(app, monkeypatch):
-    monkeypatch.setattr(app, "check_redis", lambda: {"status": "error", "error": "refused"})
+    monkeypatch.setattr(app, "check_redis", lambda: {"status": "unhealthy", "error": "refused"})
     code, _, doc = call(app, "GET", "/health")
-    assert code == 503 and doc["status"] == "degraded" and doc["services"]["redis"] == "error"
+    assert code == 503 and doc["status"] == "unhealthy"
+    assert doc["services"]["redis"] == "unhealthy"
+
+
+def test_fault_degraded_answers_200_with_status_degraded(app, monkeypatch):
+    monkeypatch.setattr(app, "FAULT", "degraded")
+    code, _, doc = call(app, "GET", "/health")
+    assert code == 200 and doc["status"] == "degraded"
 
 
 def test_fault_health_fails_the_health_check_only(app, monkeypatch):

@@ -10,7 +10,9 @@ the environment (the role renders it into shared/.env):
   REDIS_USERNAME, REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD
 
 A release built with a fault (build.py --fault) misbehaves on purpose, for the deploy drills:
-"health" answers 503 on /health; "api5xx" passes /health but answers 500 on /api/items.
+"health" answers 503 on /health; "degraded" answers 200 with `"status": "degraded"` (the gate must
+refuse it on the body, not the code); "api5xx" passes /health but answers 500 on /api/items.
+/health answers plan 004's shape: {"status": "healthy", "services": {"database": "healthy", ...}}.
 """
 
 from __future__ import annotations
@@ -100,9 +102,9 @@ def probe(check: Callable[[], object]) -> dict:
     try:
         check()
     except Exception as exc:
-        return {"status": "error", "error": f"{type(exc).__name__}: {str(exc).strip()[:200]}",
+        return {"status": "unhealthy", "error": f"{type(exc).__name__}: {str(exc).strip()[:200]}",
                 "latency_ms": round((time.monotonic() - start) * 1000, 1)}
-    return {"status": "ok", "latency_ms": round((time.monotonic() - start) * 1000, 1)}
+    return {"status": "healthy", "latency_ms": round((time.monotonic() - start) * 1000, 1)}
 
 
 def check_database() -> dict:
@@ -117,10 +119,12 @@ def check_redis() -> dict:
 
 def health(_request) -> tuple[int, dict]:
     services = {"database": check_database(), "redis": check_redis()}
-    healthy = all(s["status"] == "ok" for s in services.values())
-    status = "ok" if healthy else "degraded"
+    healthy = all(s["status"] == "healthy" for s in services.values())
+    status = "healthy" if healthy else "unhealthy"
     if FAULT == "health":
         healthy, status = False, "failing"
+    elif FAULT == "degraded":
+        status = "degraded"
     return (200 if healthy else 503), {
         "status": status, "timestamp": now_iso(), "version": VERSION,
         "services": {name: s["status"] for name, s in services.items()},
@@ -129,12 +133,12 @@ def health(_request) -> tuple[int, dict]:
 
 def health_database(_request) -> tuple[int, dict]:
     result = check_database()
-    return (200 if result["status"] == "ok" else 503), result
+    return (200 if result["status"] == "healthy" else 503), result
 
 
 def health_redis(_request) -> tuple[int, dict]:
     result = check_redis()
-    return (200 if result["status"] == "ok" else 503), result
+    return (200 if result["status"] == "healthy" else 503), result
 
 
 def index(_request) -> tuple[int, dict]:
