@@ -231,3 +231,9 @@ def test_build_holds_wheels_for_every_python_and_records_them(sample, fake_pip, 
     assert build.main([*argv[:-1], "3.13"]) == 0
     assert fake_pip == ["3.11", "3.13"]
     assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+def test_index_answers_the_banner_of_its_environment(app, monkeypatch):
+    monkeypatch.setenv("APP_BANNER", "v1 settings")
+    code, _, doc = call(app, "GET", "/")
+    assert code == 200 and doc["banner"] == "v1 settings" and doc["version"] == app.VERSION

@@ -8,6 +8,7 @@ the environment (the role renders it into shared/.env):
   REDIS_SENTINELS          host:port,host:port,...   (or REDIS_URL for a single server)
   REDIS_MASTER_NAME        Sentinel's name for the primary
   REDIS_USERNAME, REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD
+  APP_BANNER               a free text GET / answers (what a per-release setting looks like)
 
 A release built with a fault (build.py --fault) misbehaves on purpose, for the deploy drills:
 "health" answers 503 on /health; "degraded" answers 200 with `"status": "degraded"` (the gate must
@@ -142,7 +143,8 @@ def health_redis(_request) -> tuple[int, dict]:
 
 
 def index(_request) -> tuple[int, dict]:
-    return 200, {"app": "golive-sample-app", "version": VERSION}
+    return 200, {"app": "golive-sample-app", "version": VERSION,
+                 "banner": os.environ.get("APP_BANNER", "")}
 
 
 def list_items(request) -> tuple[int, dict]:
