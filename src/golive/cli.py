@@ -454,6 +454,27 @@ def rollback_cmd(to_id, db_restore, yes, message, force_unlock, **opts):
     release_run("rollback", "rollback", extravars, opts)
 
 
+@cli.command("maintenance")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option("-m", "--message", default="", help="What the 503 answer says (at most 500 "
+              "characters) [default: down for maintenance].")
+@click.option("--drain", "drain_s", type=click.IntRange(0, 3600), default=30, show_default=True,
+              help="Seconds to wait, after `on`, for requests in flight to finish.")
+@run_options
+def maintenance_cmd(state, message, drain_s, **opts):
+    """Put the app's locations in maintenance on every web host at once (`on`: 503 with
+    Retry-After and the message, then drain the requests in flight) or back (`off`). nginx's
+    /edge-health and the app's health path keep answering; nothing is reloaded."""
+    from golive.render import maintenance_verdict
+
+    if len(message) > 500:
+        raise click.BadParameter(f"{len(message)} characters, at most 500", param_hint="--message")
+    run_playbook(require_playbook("maintenance", "`golive maintenance`"),
+                 report=maintenance_verdict,
+                 extravars={"golive_maintenance": state, "golive_maintenance_message": message,
+                            "golive_maintenance_drain_s": drain_s}, **opts)
+
+
 @cli.command("history")
 @click.option("-n", "--limit-records", "count", type=click.IntRange(1, 10000), default=20,
               show_default=True, help="Newest records shown.")

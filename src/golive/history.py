@@ -69,9 +69,8 @@ def summary(result: dict[str, Any], wall_s: float | None = None) -> dict[str, An
         "id", "kind", "outcome", "version", "release", "sha256", "actor", "started", "finished",
         "failures", "migrations", "restore_point", "rollback_of", "db_restore", "broken_lock")}
     record["phases_s"] = phases
-    record["hosts"] = {h: {"color": (r or {}).get("color"), "from_release": (r or {}).get(
-        "from_release"), "from_version": (r or {}).get("from_version")}
-        for h, r in sorted(hosts.items())}
+    record["hosts"] = {h: {key: (r or {}).get(key) for key in (
+        "color", "from_release", "from_version", "warm")} for h, r in sorted(hosts.items())}
     if wall_s is not None:
         record["wall_s"] = round(wall_s, 3)
     return record

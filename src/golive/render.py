@@ -313,6 +313,28 @@ def tls_renew_verdict(report: dict[str, Any], as_json: bool,
     return 0, ""
 
 
+def maintenance_verdict(report: dict[str, Any], as_json: bool,
+                        stream: IO[str] | None = None) -> tuple[int, str]:
+    """`golive maintenance on|off`: one line per web host. Exit 1 when a host has no report."""
+    missing = sorted(host for host, doc in report.items() if not doc)
+    if not as_json:
+        stream = stream or sys.stdout
+        for host in sorted(report):
+            doc = report[host] or {}
+            if not doc:
+                what = "no answer"
+            elif doc.get("maintenance"):
+                left = int(doc.get("in_flight") or 0)
+                what = ("maintenance on, drained" if left <= 0 else
+                        f"maintenance on, {left} request(s) still in flight after the drain")
+            else:
+                what = "maintenance off, serving"
+            click.echo(f"{host}: {what}", file=stream)
+    if missing or not report:
+        return 1, f"no report from {', '.join(missing) or 'any web host'}"
+    return 0, ""
+
+
 def _status_segments(doc: dict[str, Any]) -> list[str]:
     """One host's status_report as short phrases, for `golive status`."""
     out = []
@@ -541,6 +563,15 @@ def _phases(phases: dict[str, Any]) -> str:
     return " ".join(f"{name} {float(phases[name]):.1f}" for name in names) if phases else "-"
 
 
+def _warmth(hosts: dict[str, Any]) -> str:
+    """How a rollback reached its target: one switch to a warm color, or the cold path."""
+    cold = sorted(host for host, record in hosts.items() if not (record or {}).get("warm"))
+    if not cold:
+        return "warm rollback: the previous release was still running; one switch on every host"
+    return (f"cold rollback on {', '.join(cold)}: the previous release was not running there "
+            "(app_previous_warm off, a reboot, or an older target), so it was started and gated")
+
+
 def release_verdict(report: dict[str, Any], as_json: bool, wall_s: float | None = None,
                     stream: IO[str] | None = None) -> tuple[int, str]:
     """`golive deploy` / `golive rollback`: one row per web host (color, from, phases in
@@ -577,6 +608,8 @@ def release_verdict(report: dict[str, Any], as_json: bool, wall_s: float | None 
                          f"({restore.get('lost_window_s')} s) are gone")
         if result.get("broken_lock"):
             lines.append(f"broke the stale lock of {result['broken_lock'].get('id')}")
+        if kind == "rollback" and outcome == "succeeded":
+            lines.append(_warmth(result.get("hosts") or {}))
         for line in lines:
             click.echo(clip(line, SCREEN_WIDTH), file=stream)
     if outcome != "succeeded":

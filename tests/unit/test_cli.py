@@ -225,3 +225,36 @@ def test_env_exports():
     assert result.exit_code == 0
     assert "export ANSIBLE_CONFIG=" in result.stdout
     assert "export ANSIBLE_HOST_KEY_CHECKING=True" in result.stdout
+
+
+def test_maintenance_passes_the_state_and_message_and_prints_each_host(monkeypatch):
+    seen = {}
+
+    def run(spec, on_event=None, cancel=None):
+        seen.update(spec.extravars)
+        Path(spec.extravars["golive_report_file"]).write_text(json.dumps({
+            "web1": {"maintenance": True, "in_flight": 0},
+            "web2": {"maintenance": True, "in_flight": 2}}))
+        return runner.RunResult(
+            status="successful", exit_code=0, ansible_rc=0,
+            hosts={"web1": HostStats(ok=3), "web2": HostStats(ok=3)}, failed_tasks=[],
+            artifact_dir=Path("/tmp/golive-x/artifacts"), duration=1.0,
+            playbook=str(spec.playbook), error="")
+
+    monkeypatch.setattr(runner, "run", run)
+    result = invoke(["maintenance", "on", "-m", "db upgrade", "-i", LOCAL_INV])
+    assert result.exit_code == 0, result.stderr
+    assert (seen["golive_maintenance"], seen["golive_maintenance_message"]) == ("on", "db upgrade")
+    assert seen["golive_maintenance_drain_s"] == 30
+    assert "web1: maintenance on, drained" in result.stdout
+    assert "web2: maintenance on, 2 request(s) still in flight" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["maintenance", "maybe"], "'maybe' is not one of 'on', 'off'"),
+    (["maintenance", "on", "-m", "x" * 501], "501 characters, at most 500"),
+])
+def test_maintenance_refuses_bad_input_before_any_run(monkeypatch, args, said):
+    monkeypatch.setattr(runner, "run", lambda *a, **k: pytest.fail("must not run"))
+    result = invoke([*args, "-i", LOCAL_INV])
+    assert result.exit_code == ExitCode.USAGE and said in result.stderr

@@ -237,3 +237,32 @@ def test_restore_test_names_the_failed_stage():
     code, message = render.restore_test_verdict({"backup1": restore_doc("verify")}, as_json=True)
     assert (code, message) == (1, "restore test failed at stage verify: verify says no")
     assert render.restore_test_verdict({"backup1": None}, as_json=True)[0] == 1
+
+
+def rollback_report(warm_by_host: dict) -> dict:
+    hosts = {host: {"color": "blue", "version": "1.0.0", "from_version": "2.0.0", "warm": warm,
+                    "phases_s": {"start": 0.4, "switch": 0.6}}
+             for host, warm in warm_by_host.items()}
+    return {"localhost": {"id": "20261206T180000Z-abc123", "kind": "rollback",
+                          "outcome": "succeeded", "version": "1.0.0", "hosts": hosts}}
+
+
+def test_a_warm_rollback_says_it_was_one_switch():
+    out = io.StringIO()
+    code, _ = render.release_verdict(rollback_report({"web1": True, "web2": True}), False,
+                                     stream=out)
+    assert code == 0 and "warm rollback: the previous release was still running" in out.getvalue()
+
+
+def test_a_cold_rollback_names_the_hosts_that_took_the_slow_path():
+    out = io.StringIO()
+    render.release_verdict(rollback_report({"web1": True, "web2": False}), False, stream=out)
+    assert "cold rollback on web2: the previous release was not running there" in out.getvalue()
+
+
+def test_the_control_nodes_history_keeps_how_each_host_was_reached():
+    from golive import history
+
+    record = history.summary(rollback_report({"web1": True, "web2": False})["localhost"], 3.2)
+    assert record["hosts"]["web1"]["warm"] is True and record["hosts"]["web2"]["warm"] is False
+    assert record["wall_s"] == 3.2
