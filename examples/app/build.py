@@ -16,7 +16,8 @@ artifact without wheels for a target host's Python.
 --schema N bundles migrations 0001..N (default: the major version, at most the newest);
 --fault builds a deliberately bad release for the deploy drills ("health": /health answers 503;
 "degraded": /health answers 200 with status "degraded"; "api5xx": /health passes, /api/items
-answers 500); --fault-hosts web2 limits the fault to the hosts with those hostnames (a second batch that fails while the canary passed).
+answers 500); --fault-hosts web2 limits the fault to the hosts with those hostnames (a second
+batch that fails while the canary passed).
 Dependencies are downloaded once into the wheelhouse cache (default ~/.cache/golive/wheelhouse)
 and taken from there afterwards (one cache directory per Python).
 """

@@ -62,9 +62,10 @@ options:
     default: [ok, healthy]
   expect_service_status:
     description:
-      - Values that pass for each entry of the body's C(services) object (a string, or an
-        object with a C(status) field), as in plan 004's C({"services": {"database":
-        "healthy"}}). A body without C(services) passes; V([]) does not look at it.
+      - "Values that pass for each entry of the body's C(services) object (a string, or an
+        object with a C(status) field), as in plan 004's health document, where C(services)
+        maps C(database) to C(healthy). A body without C(services) passes; V([]) does not look
+        at it."
     type: list
     elements: str
     default: [ok, healthy]

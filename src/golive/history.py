@@ -67,7 +67,8 @@ def summary(result: dict[str, Any], wall_s: float | None = None) -> dict[str, An
             phases[host] = record.get("phases_s") or {}
     record = {key: result.get(key) for key in (
         "id", "kind", "outcome", "version", "release", "sha256", "actor", "started", "finished",
-        "failures", "migrations", "restore_point", "rollback_of", "db_restore", "broken_lock")}
+        "failures", "migrations", "restore_point", "rollback_of", "db_restore", "broken_lock",
+        "reconciled")}
     record["phases_s"] = phases
     record["hosts"] = {h: {key: (r or {}).get(key) for key in (
         "color", "from_release", "from_version", "warm")} for h, r in sorted(hosts.items())}

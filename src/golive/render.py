@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 from collections import Counter
 from pathlib import Path
 from typing import IO, Any
@@ -226,6 +227,26 @@ def _value(entry: dict[str, Any]) -> str:
     return f"{value} {unit}".strip()
 
 
+def mixed_releases(served: dict[str, str | None]) -> str | None:
+    """"web fleet on mixed releases: web1 2.3.0, web2 2.0.0" when the web hosts serve more than
+    one version (a host serving nothing counts as its own release), else None."""
+    if len(set(served.values())) < 2:
+        return None
+    return "web fleet on mixed releases: " + ", ".join(
+        f"{host} {version or 'nothing'}" for host, version in sorted(served.items()))
+
+
+def _served_by_check(report: dict[str, Any]) -> dict[str, str | None]:
+    """What each host's app_health check saw served (hosts with a release deployed only)."""
+    served = {}
+    for host, result in report.items():
+        for entry in (result or {}).get("checks", []):
+            if entry.get("type") == "app_health" and "no release deployed" not in str(
+                    entry.get("message", "")):
+                served[host] = entry.get("served")
+    return served
+
+
 def check_verdict(report: dict[str, Any], as_json: bool, strict: bool = False,
                   stream: IO[str] | None = None) -> tuple[int, str]:
     """The `golive check` table (host x check, value against threshold) unless --json, and the
@@ -248,6 +269,12 @@ def check_verdict(report: dict[str, Any], as_json: bool, strict: bool = False,
                 failed.append(f"{host}/{entry.get('name')}")
             elif status == "warn":
                 warned.append(f"{host}/{entry.get('name')}")
+    mixed = mixed_releases(_served_by_check(report))
+    if mixed:
+        rows.append(("fleet", "releases", "fail", "-", "one release on every web host"))
+        notes.append(f"FAIL fleet releases: {mixed}; the next `golive deploy` or `golive "
+                     "rollback` reconciles it")
+        failed.append("fleet/releases")
     if not as_json:
         stream = stream or sys.stdout
         click.echo(table(("host", "check", "status", "value", "threshold"), rows), file=stream)
@@ -386,8 +413,14 @@ def _status_segments(doc: dict[str, Any]) -> list[str]:
                    + (", last renewal failed" if cert.get("renewal_failed") else "") + ")")
     app = doc.get("app")
     if app:
-        out.append(f"app {app.get('version', '?')} ({app.get('color', '?')}), "
-                   f"deployed {app.get('deployed_at', '?')}")
+        served = app.get("served")
+        if app.get("version"):
+            out.append(f"app {app.get('version', '?')} ({app.get('color', '?')}), "
+                       f"deployed {app.get('deployed_at', '?')}"
+                       + (f", but serves {served or 'nothing'}"
+                          if "served" in app and served != app.get("version") else ""))
+        elif "served" in app:
+            out.append(f"app serves {served or 'nothing'}")
     backup = doc.get("backup")
     if backup:
         out.append(f"last backup {backup.get('finished_at', '?')} ({backup.get('type', '?')})")
@@ -456,8 +489,14 @@ def status_verdict(report: dict[str, Any], as_json: bool,
     """The `golive status` screen (unless --json): one block per host, within SCREEN_WIDTH.
     Informational: exit 1 only when a host returned no status (`golive check` judges)."""
     missing = [h for h in sorted(report) if not report[h]]
+    mixed = mixed_releases({h: ((d or {}).get("app") or {}).get("served")
+                            for h, d in report.items()
+                            if "served" in ((d or {}).get("app") or {})
+                            and ((d or {}).get("app") or {}).get("version")})
     if not as_json:
         stream = stream or sys.stdout
+        if mixed:
+            click.echo(clip(f"MIXED {mixed}", SCREEN_WIDTH), file=stream)
         hosts = sorted(report)
         host_w = max([4, *(len(h) for h in hosts)])
         groups = {h: ",".join((report[h] or {}).get("groups") or []) or "-" for h in hosts}
@@ -572,6 +611,17 @@ def _warmth(hosts: dict[str, Any]) -> str:
             "(app_previous_warm off, a reboot, or an older target), so it was started and gated")
 
 
+def _reconciled(kind: str, reconciled: dict[str, Any], version: str | None) -> str:
+    """Which way a run ended a fleet left on mixed releases, and why it was mixed."""
+    before = reconciled.get("before") or {}
+    was = ", ".join(f"{host} {v or 'nothing'}" for host, v in sorted(before.items()))
+    why = (f"left by the interrupted run {reconciled['interrupted']}"
+           if reconciled.get("interrupted") else "left by an interrupted run")
+    how = ("finished it forward" if kind == "deploy" else "reverted it")
+    return (f"the fleet was on mixed releases ({was}), {why}; this {kind} {how}: every web "
+            f"host is on {version} now")
+
+
 def release_verdict(report: dict[str, Any], as_json: bool, wall_s: float | None = None,
                     stream: IO[str] | None = None) -> tuple[int, str]:
     """`golive deploy` / `golive rollback`: one row per web host (color, from, phases in
@@ -612,6 +662,9 @@ def release_verdict(report: dict[str, Any], as_json: bool, wall_s: float | None 
             lines.append(_warmth(result.get("hosts") or {}))
         for line in lines:
             click.echo(clip(line, SCREEN_WIDTH), file=stream)
+        if result.get("reconciled"):  # whole: it names every host
+            click.echo(textwrap.fill(_reconciled(kind, result["reconciled"], result.get(
+                "version")), SCREEN_WIDTH), file=stream)
     if outcome != "succeeded":
         first = (result.get("failures") or [{}])[0]
         return 1, (f"{kind} {result.get('id')} {outcome}: {first.get('host', '?')} failed in "

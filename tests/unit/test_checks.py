@@ -102,8 +102,8 @@ def spies(checks, monkeypatch):
     [
         (
             [{"name": "x", "type": "htp"}],
-            "checks[0] 'x': unknown type 'htp' (types: alerts, app_health, backup_age, certificate, clock, "
-            "disk, file, http, load, memory, postgres, redis, systemd, tcp)",
+            "checks[0] 'x': unknown type 'htp' (types: alerts, app_health, backup_age, "
+            "certificate, clock, disk, file, http, load, memory, postgres, redis, systemd, tcp)",
         ),
         ([{"name": "root", "type": "disk"}], "checks[0] 'root': missing required field path"),
         ([{"type": "memory"}], "checks[0]: missing required field name"),
@@ -234,8 +234,8 @@ def test_every_problem_is_reported_at_once(checks, spies, ansible_module):
     assert failed and spies == []
     assert result["problems"] == [
         "checks[1] 'a': missing required field path (type disk)",
-        "checks[2] 'b': unknown type 'nope' (types: alerts, app_health, backup_age, certificate, clock, disk, "
-        "file, http, load, memory, postgres, redis, systemd, tcp)",
+        "checks[2] 'b': unknown type 'nope' (types: alerts, app_health, backup_age, certificate, "
+        "clock, disk, file, http, load, memory, postgres, redis, systemd, tcp)",
         "checks[3] 'a': duplicate name, also checks[1] 'a'",
         "checks[3] 'a': unknown field 'timout_s' (fields of tcp: host, name, port, timeout_s, "
         "type)",
@@ -1403,8 +1403,8 @@ def test_problems_name_where_a_check_was_defined(checks, spies, ansible_module):
     assert result["problems"] == [
         "checks_thresholds.disk: unknown field 'min_free' (fields of disk: min_free_gb, "
         "min_free_percent, name, path, timeout_s, type, warn_free_gb, warn_free_percent)",
-        "checks_extra[0] 'x': unknown type 'htp' (types: alerts, app_health, backup_age, certificate, clock, "
-        "disk, file, http, load, memory, postgres, redis, systemd, tcp)",
+        "checks_extra[0] 'x': unknown type 'htp' (types: alerts, app_health, backup_age, "
+        "certificate, clock, disk, file, http, load, memory, postgres, redis, systemd, tcp)",
         "checks_extra[1] 'm': duplicate name, also checks_host[0] 'm'",
     ]
 

@@ -29,8 +29,8 @@ def m(tmp_path_factory):
 def params(**over):
     base = {"url": "http://127.0.0.1:1/health", "passes": 3, "interval": 1.0, "deadline": 10.0,
             "timeout": 1.0, "expect_status": 200, "expect_json_status": ["ok", "healthy"],
-            "expect_service_status": ["ok", "healthy"], "expect_version": "2.0.0", "version_header": "X-App-Version", "host_header": None,
-            "validate_certs": False}
+            "expect_service_status": ["ok", "healthy"], "expect_version": "2.0.0",
+            "version_header": "X-App-Version", "host_header": None, "validate_certs": False}
     return {**base, **over}
 
 

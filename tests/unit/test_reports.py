@@ -266,3 +266,50 @@ def test_the_control_nodes_history_keeps_how_each_host_was_reached():
     record = history.summary(rollback_report({"web1": True, "web2": False})["localhost"], 3.2)
     assert record["hosts"]["web1"]["warm"] is True and record["hosts"]["web2"]["warm"] is False
     assert record["wall_s"] == 3.2
+
+
+def app_health(served, message="app_health: HTTP 200, status healthy"):
+    return {**result("app_health", value=3.0, unit="ms", message=message),
+            "type": "app_health", "served": served}
+
+
+def test_check_fails_a_web_fleet_on_mixed_releases():
+    out = io.StringIO()
+    report = {"web1": checks(app_health("2.3.0")), "web2": checks(app_health("2.0.0"))}
+    code, message = render.check_verdict(report, as_json=False, stream=out)
+    assert (code, message) == (1, "1 check(s) failed: fleet/releases")
+    assert ("FAIL fleet releases: web fleet on mixed releases: web1 2.3.0, web2 2.0.0"
+            in out.getvalue())
+
+
+def test_check_passes_one_release_and_a_fleet_before_its_first_deploy():
+    same = {"web1": checks(app_health("2.0.0")), "web2": checks(app_health("2.0.0"))}
+    assert render.check_verdict(same, as_json=True) == (0, "")
+    fresh = {"web1": checks(app_health(None, "app_health: no release deployed (x absent)")),
+             "web2": checks(app_health(None, "app_health: no release deployed (x absent)"))}
+    assert render.check_verdict(fresh, as_json=True) == (0, "")
+
+
+def test_status_shows_the_mixed_fleet_and_what_a_host_really_serves():
+    out = io.StringIO()
+    report = status_document()["report"]
+    report["web1"]["app"] = {"version": "2.0.0", "color": "green", "deployed_at": "x",
+                             "served": "2.3.0", "served_status": 200}
+    report["web2"]["app"] = {"version": "2.0.0", "color": "blue", "deployed_at": "x",
+                             "served": "2.0.0", "served_status": 200}
+    jsonschema.validate({**status_document(), "report": report}, SCHEMA)
+    assert render.status_verdict(report, as_json=False, stream=out) == (0, "")
+    text = out.getvalue()
+    assert text.splitlines()[0] == "MIXED web fleet on mixed releases: web1 2.3.0, web2 2.0.0"
+    assert "app 2.0.0 (green), deployed x, but serves 2.3.0" in text
+
+
+def test_a_run_that_reconciled_a_mixed_fleet_says_which_way_and_why():
+    out = io.StringIO()
+    report = rollback_report({"web1": True, "web2": True})
+    report["localhost"]["reconciled"] = {"before": {"web1": "2.3.0", "web2": "2.0.0"},
+                                         "by": "rollback", "interrupted": "20261206T170000Z-dead"}
+    render.release_verdict(report, False, stream=out)
+    assert ("the fleet was on mixed releases (web1 2.3.0, web2 2.0.0), left by the interrupted "
+            "run 20261206T170000Z-dead; this rollback reverted it: every web host is on 1.0.0 "
+            "now") in " ".join(out.getvalue().split())
