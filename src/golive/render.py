@@ -617,9 +617,8 @@ def _reconciled(kind: str, reconciled: dict[str, Any], version: str | None) -> s
     was = ", ".join(f"{host} {v or 'nothing'}" for host, v in sorted(before.items()))
     why = (f"left by the interrupted run {reconciled['interrupted']}"
            if reconciled.get("interrupted") else "left by an interrupted run")
-    how = ("finished it forward" if kind == "deploy" else "reverted it")
-    return (f"the fleet was on mixed releases ({was}), {why}; this {kind} {how}: every web "
-            f"host is on {version} now")
+    return (f"the fleet was on mixed releases ({was}), {why}; this {kind} reconciled it: every "
+            f"web host is on {version} now")
 
 
 def release_verdict(report: dict[str, Any], as_json: bool, wall_s: float | None = None,

@@ -3,7 +3,11 @@
 (`make demo`): wall time of `golive deploy` and `golive rollback`, failed requests, and p50/p99
 latency through nginx during each, against the same load while idle. The load is 60 requests/s
 over both web hosts from the control node (tests/scripts/http_load.py), bounded. Usage:
-    .venv/bin/python tests/bench/deploy.py [ROUNDS]      (default 2; each round: deploy, rollback)
+    .venv/bin/python tests/bench/deploy.py [WARM] [COLD]     (default 5 and 2 rounds)
+A warm round is a deploy (the previous color stays warm, the default) then a rollback, which is
+one switch; a cold round deploys with app_previous_warm=false (the old color stops), so its
+rollback starts the previous release and gates it. It prints the median walls and the ratio of
+the warm rollback to the cold one.
 """
 
 from __future__ import annotations
@@ -49,30 +53,43 @@ def line(name: str, wall: float | None, report: dict) -> str:
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    warm = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    cold = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     with tempfile.TemporaryDirectory(prefix="golive-bench-") as out:
-        bench(rounds, build("v2", Path(out)))
+        bench(warm, cold, build("v2", Path(out)))
 
 
-def bench(rounds: int, artifact: Path) -> None:
+def bench(warm: int, cold: int, artifact: Path) -> None:
     with Load(rate=RATE, seconds=20) as load:
         time.sleep(20)
         idle = load.stop()
     print(line("idle", None, idle))
-    deploys, rollbacks, failed = [], [], 0
-    for n in range(1, rounds + 1):
-        wall, report = under_load("deploy", "--artifact", str(artifact))
-        deploys.append((wall, report))
+    runs: dict[str, list[tuple[float, dict]]] = {"deploy": [], "rollback warm": [],
+                                                 "rollback cold": []}
+    plan = [("warm", [])] * warm + [("cold", ["-e", "app_previous_warm=false"])] * cold
+    for n, (kind, extra) in enumerate(plan, 1):
+        wall, report = under_load("deploy", "--artifact", str(artifact), *extra)
+        runs["deploy"].append((wall, report))
         print(line(f"deploy {n}", wall, report))
         wall, report = under_load("rollback")
-        rollbacks.append((wall, report))
-        print(line(f"rollback {n}", wall, report))
-        failed += deploys[-1][1]["failed"] + report["failed"]
-    for name, runs in (("deploy", deploys), ("rollback", rollbacks)):
-        walls = [w for w, _ in runs]
-        p99 = [r["latency_ms"]["p99"] for _, r in runs]
-        print(f"{name}: median wall {statistics.median(walls):.1f} s (max {max(walls):.1f}); "
-              f"p99 during {statistics.median(p99)} ms vs idle {idle['latency_ms']['p99']} ms")
+        runs[f"rollback {kind}"].append((wall, report))
+        print(line(f"rollback {n} ({kind})", wall, report))
+    medians = {}
+    for name, done in runs.items():
+        if not done:
+            continue
+        walls = [w for w, _ in done]
+        p50 = [r["latency_ms"]["p50"] for _, r in done]
+        p99 = [r["latency_ms"]["p99"] for _, r in done]
+        medians[name] = statistics.median(walls)
+        print(f"{name}: median wall {medians[name]:.1f} s (min {min(walls):.1f}, max "
+              f"{max(walls):.1f}, n={len(walls)}); p50 {statistics.median(p50)} ms, p99 "
+              f"{statistics.median(p99)} ms during, vs idle p50 {idle['latency_ms']['p50']} "
+              f"ms, p99 {idle['latency_ms']['p99']} ms")
+    if "rollback warm" in medians and "rollback cold" in medians:
+        print(f"warm rollback / cold rollback: "
+              f"{medians['rollback warm'] / medians['rollback cold']:.2f}")
+    failed = sum(r["failed"] for done in runs.values() for _, r in done)
     print(f"failed requests during all deploys and rollbacks: {failed}")
 
 

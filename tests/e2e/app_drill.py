@@ -25,6 +25,7 @@ RELEASES = {
     "v1": ["--version", "1.0.0"],
     "v2": ["--version", "2.0.0"],
     "v2-health": ["--version", "2.1.0", "--schema", "2", "--fault", "health"],
+    "v2-degraded": ["--version", "2.4.0", "--schema", "2", "--fault", "degraded"],
     "v2-api5xx": ["--version", "2.2.0", "--schema", "2", "--fault", "api5xx"],
     "v2-web2-health": ["--version", "2.3.0", "--schema", "2", "--fault", "health",
                        "--fault-hosts", "web2"],
@@ -47,18 +48,28 @@ def sh(host: str, script: str, timeout: float = 60) -> subprocess.CompletedProce
 
 
 def served(host: str) -> dict:
-    """What HOST's nginx serves: {version, upstream port, current release, active colors}."""
+    """What HOST's nginx serves: {version, upstream port, current release, active colors,
+    colors enabled at boot}."""
     out = sh(host, f"""
         curl -sk -o /dev/null -w '%{{http_code}} ' -D - https://127.0.0.1/health \
           | tr -d '\\r' | awk -F': ' 'tolower($1)=="x-app-version"{{print "version=" $2}}'
         grep -o 'server [^;]*' /etc/nginx/golive/upstream/active.conf | sed 's/server /upstream=/'
         echo "current=$(basename "$(readlink {APP_ROOT}/current)")"
         for c in blue green; do echo "$c=$(systemctl is-active {APP}@$c)"; done
+        for c in blue green; do echo "boot_$c=$(systemctl is-enabled {APP}@$c)"; done
     """)
     state = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
     return {"version": state.get("version"), "upstream": state.get("upstream"),
             "current": state.get("current"),
-            "active": sorted(c for c in ("blue", "green") if state.get(c) == "active")}
+            "active": sorted(c for c in ("blue", "green") if state.get(c) == "active"),
+            "enabled": sorted(c for c in ("blue", "green")
+                              if state.get(f"boot_{c}") == "enabled")}
+
+
+def banner(host: str) -> str:
+    """APP_BANNER as the release HOST's nginx serves answers it (GET /)."""
+    out = sh(host, "curl -sk https://127.0.0.1/")
+    return json.loads(out.stdout)["banner"]
 
 
 def history(host: str = "web1") -> list[dict]:

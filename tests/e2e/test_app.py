@@ -1,17 +1,26 @@
 """App releases end to end, against the lab, under a bounded load through both web hosts' nginx
 (tests/scripts/http_load.py, 60 requests/s from the control node):
 
-1. v1 then v2 under load: 0 failed requests, v2 served after.
-2. A release failing its health check, on the canary (web1, the default batches): exit 1,
-   current untouched on both hosts (web2 never touched), 0 failed requests, history says failed.
+1. v1 then v2 under load: 0 failed requests, v2 served after (its /health answers plan 004's
+   {"status": "healthy", "services": {...: "healthy"}}); v1 stays warm on the other color,
+   only the served color starts at boot.
+2. A release failing its health check, and one answering 200 with "status": "degraded", on the
+   canary (web1, the default batches): exit 1, what is served untouched on both hosts (web2
+   never touched), 0 failed requests, history says failed.
 3. A release answering 5xx after the switch: the watch window rolls every switched host back.
-4. golive rollback v2 -> v1 under load: 0 failed requests; wall time reported.
+4. golive rollback v2 -> v1 under load, cold (nothing warm after the failed deploys), then warm
+   (right after a deploy): 0 failed requests both times, wall times printed, and each release
+   answers with the .env it was deployed with (APP_BANNER changed between them).
 5. Two deploys at once (the first one also proves the signed webhooks); a deploy killed with
-   SIGKILL, its stale lock, --force-unlock (whose webhook is dead: a warning only).
+   SIGKILL after the canary switched: status shows the mixed fleet, check fails on it, and the
+   next rollback, then (after another kill) the next deploy, with --force-unlock (whose webhook
+   is dead: a warning only), reconcile it and say so; the history records both.
 6. Migration drill: v3's breaking migration refuses a code-only rollback; --db-restore --yes
    brings schema and data back to the restore point.
 7. Batches: a failing canary leaves web2 alone (point 2); a failure in batch 2 reverts the
    canary.
+8. golive maintenance on: 503 with Retry-After and the message on the app's paths of both web
+   hosts, nginx's /edge-health and the app's /health still answer; off: 0 failed requests.
 Also: bad deploy inputs, and an artifact without wheels for the web hosts' Python, are refused
 in preflight (exit 5) before any host changes.
 
@@ -35,7 +44,7 @@ import time
 import pytest
 import yaml
 
-from .app_drill import APP, APP_ROOT, WEB, Load, build, history, served, sh
+from .app_drill import ADDRESSES, APP, APP_ROOT, WEB, Load, banner, build, history, served, sh
 from .conftest import ROOT, as_json, assert_refused_in_preflight, golive, leaked
 
 SECRETS = ("lab-app-db-secret", "lab-redis-app-secret", "lab-sentinel-secret")
@@ -45,7 +54,7 @@ SECRETS = ("lab-app-db-secret", "lab-redis-app-secret", "lab-sentinel-secret")
 def artifacts(tmp_path_factory):
     out = tmp_path_factory.mktemp("artifacts")
     return {name: build(name, out) for name in
-            ("v1", "v2", "v2-health", "v2-api5xx", "v2-web2-health", "v3")}
+            ("v1", "v2", "v2-health", "v2-degraded", "v2-api5xx", "v2-web2-health", "v3")}
 
 
 def deploy(artifact, *extra, timeout=900):
@@ -112,8 +121,14 @@ def test_deploy_v2_under_load_fails_no_request(app_lab):
     assert set(report["versions"]) == {"1.0.0", "2.0.0"}
     assert report["versions"]["2.0.0"]["last_t"] > report["versions"]["1.0.0"]["last_t"]
     states = all_serve("2.0.0")
-    # the old color was stopped after the drain: one color runs per host
-    assert all(len(s["active"]) == 1 for s in states.values()), states
+    # v1 stays warm on the other color for a rollback; only the served color starts at boot
+    for host, state in states.items():
+        assert state["active"] == ["blue", "green"], (host, state)
+        assert len(state["enabled"]) == 1 and state["enabled"][0] != "" and (
+            state["upstream"].endswith({"blue": ":8001", "green": ":8002"}[state["enabled"][0]])
+        ), (host, state)
+    health = json.loads(sh("web1", "curl -sk https://127.0.0.1/health").stdout)
+    assert health["status"] == "healthy" and set(health["services"].values()) == {"healthy"}
     assert result["outcome"] == "succeeded" and result["migrations"] == [
         {"id": "0002_items_tags", "breaking": False}]
     assert result["restore_point"]["name"] == f"golive-{result['id']}"
@@ -126,10 +141,22 @@ def test_deploy_v2_under_load_fails_no_request(app_lab):
     assert leaked(SECRETS) == []
 
 
-def test_a_release_failing_its_health_check_on_the_canary_changes_nothing(app_lab):
-    before = {h: served(h) for h in WEB}
+def what_is_served(host):
+    """What a failed canary must leave alone: the version, upstream, current release and the
+    colors started at boot (the warm color's slot is the one a new release starts on)."""
+    state = served(host)
+    return {key: state[key] for key in ("version", "upstream", "current", "enabled")}
+
+
+@pytest.mark.parametrize(("release", "reason"), [
+    ("v2-health", "HTTP 503 (failing), expected 200"),
+    ("v2-degraded", "status 'degraded', expected one of ok, healthy"),
+])
+def test_a_release_failing_its_health_check_on_the_canary_changes_nothing(app_lab, release,
+                                                                          reason):
+    before = {h: what_is_served(h) for h in WEB}
     with Load(rate=60) as load:
-        proc = deploy(app_lab["v2-health"], "--serial", "1,100%")  # web1 is the canary
+        proc = deploy(app_lab[release], "--serial", "1,100%")  # web1 is the canary
         report = load.stop()
     assert proc.returncode == 1
     result = result_of(proc)
@@ -139,10 +166,10 @@ def test_a_release_failing_its_health_check_on_the_canary_changes_nothing(app_la
     web2 = result["hosts"]["web2"]["phases_s"]
     assert not {"start", "switch", "watch"} & set(web2), web2
     assert "health gate" in result["failures"][0]["msg"]
+    assert reason in result["failures"][0]["msg"], result["failures"][0]["msg"]
     assert report["failed"] == 0, report["failures"]
     assert set(report["versions"]) == {"2.0.0"}
-    after = {h: served(h) for h in WEB}
-    assert after == before  # current, upstream, running colors untouched, web2 included
+    assert {h: what_is_served(h) for h in WEB} == before  # web2 included
     assert history("web1")[-1]["outcome"] == "failed"
 
 
@@ -169,22 +196,54 @@ def test_5xx_after_the_switch_is_rolled_back_on_every_switched_host(app_lab):
     assert bad and bad["last_t"] < back
 
 
-def test_rollback_to_v1_under_load_fails_no_request(app_lab):
+def rollback_under_load(how):
+    """golive rollback (to v1) under load: 0 failed requests, every host reached HOW (warm or
+    cold) and said so; returns the wall time."""
     with Load(rate=60) as load:
         time.sleep(2)
         started = time.monotonic()
-        proc = golive("rollback", "--json")
+        proc = golive("rollback")
         wall = time.monotonic() - started
         time.sleep(2)
         report = load.stop()
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = result_of(proc)
-    switch = max(r["phases_s"].get("switch", 0) for r in result["hosts"].values())
-    print(f"\nrollback v2 -> v1: wall {wall:.1f} s (switch phase {switch:.1f} s); "
-          f"{report['failed']} of {report['sent']} failed")
-    assert result["kind"] == "rollback" and result["version"] == "1.0.0"
+    record = history("web1")[-1]
+    print(f"\n{how} rollback v2 -> v1: wall {wall:.1f} s; {report['failed']} of "
+          f"{report['sent']} failed, p50 {report['latency_ms']['p50']} ms, "
+          f"p99 {report['latency_ms']['p99']} ms")
+    assert f"{how} rollback" in proc.stdout, proc.stdout
+    assert record["kind"] == "rollback" and record["version"] == "1.0.0"
     assert report["failed"] == 0, report["failures"]
     all_serve("1.0.0")
+    return wall
+
+
+def app_env_file(tmp_path, banner_text):
+    """The lab's app_env with APP_BANNER changed, as an extra-vars file."""
+    group_vars = yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "web.yml")
+                                .read_text())
+    path = tmp_path / f"app-env-{banner_text}.yml"
+    path.write_text(yaml.safe_dump(
+        {"app_env": {**group_vars["app_env"], "APP_BANNER": banner_text}}))
+    return path
+
+
+def test_rollback_to_v1_under_load_cold_then_warm_brings_v1s_configuration(app_lab, tmp_path):
+    """The failed deploys above took the warm color's slot: the first rollback is cold. v2 is
+    deployed again with APP_BANNER changed, and the second rollback finds v1 warm. Each release
+    answers with the .env it was deployed with, whatever shared/.env says now."""
+    changed = app_env_file(tmp_path, "changed")
+    assert golive("converge", "--only", "app", "-e", f"@{changed}").returncode == 0
+    cold = rollback_under_load("cold")
+    assert {banner(h) for h in WEB} == {"lab"}  # v1's own .env, not shared/.env's "changed"
+    proc = deploy(app_lab["v2"], "--serial", "100%", "-e", f"@{changed}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert {banner(h) for h in WEB} == {"changed"}
+    warm = rollback_under_load("warm")
+    assert {banner(h) for h in WEB} == {"lab"}
+    print(f"\nrollback wall: warm {warm:.1f} s, cold {cold:.1f} s ({warm / cold:.2f} of cold)")
+    assert warm < cold
+    assert golive("converge", "--only", "app").returncode == 0
 
 
 class Webhook:
@@ -256,23 +315,54 @@ def test_a_second_deploy_fails_fast_naming_the_holder_and_webhooks_are_signed(ap
     all_serve("2.0.0")
 
 
-def test_a_killed_deploy_leaves_a_stale_lock_that_force_unlock_recovers(app_lab, tmp_path):
-    """A deploy killed mid-way leaves its lock: the next deploy calls it stale and names
-    --force-unlock, which recovers. The recovering deploy's webhook refuses connections (nothing
-    listens on port 9 of the loopback): it fails nothing, and its secret stays out of the
-    output."""
+def kill_after_the_canary_switched(artifact, version):
+    """Start a deploy of ARTIFACT and SIGKILL it once web1 (the canary) serves VERSION, while
+    its watch window runs and web2 is still on the old release. Returns the lock's holder."""
     killed = subprocess.Popen([sys.executable, "-m", "golive", "deploy", "--artifact",
-                               str(app_lab["v1"])], cwd=ROOT, stdout=subprocess.PIPE,
+                               str(artifact)], cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    # kill it while the new color starts on web1 (after prepare, before or during the switch)
-    for _ in range(600):
-        states = {h: served(h) for h in WEB}
-        if any(len(s["active"]) == 2 for s in states.values()):
-            break
-        time.sleep(0.25)
-    os.killpg(killed.pid, signal.SIGKILL)
-    killed.wait(timeout=30)
-    holder = json.loads(sh("web1", f"cat {APP_ROOT}/.deploy/lock/holder.json").stdout)
+    try:
+        for _ in range(1200):
+            if served("web1")["version"] == version:
+                break
+            assert killed.poll() is None, killed.communicate()[1][-3000:]
+            time.sleep(0.25)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=30)
+    return json.loads(sh("web1", f"cat {APP_ROOT}/.deploy/lock/holder.json").stdout)
+
+
+def assert_mixed_and_seen(web1, web2):
+    """`golive status` shows the mixed fleet and `golive check` fails naming it."""
+    assert (served("web1")["version"], served("web2")["version"]) == (web1, web2)
+    mixed = f"web fleet on mixed releases: web1 {web1}, web2 {web2}"
+    status = golive("status")
+    assert f"MIXED {mixed}" in status.stdout, status.stdout[-3000:]
+    check = golive("check")
+    assert check.returncode == 1 and "fleet/releases" in check.stderr + check.stdout
+    assert mixed in check.stdout
+
+
+def test_a_deploy_killed_after_the_canary_switch_is_seen_and_reconciled(app_lab, tmp_path):
+    """A deploy killed after the canary switched leaves web1 on v1 and web2 on v2, and its
+    lock. status and check say so; the next deploy calls the lock stale and names
+    --force-unlock. A rollback with --force-unlock reconciles it (every host back on v2); after a
+    second kill, so does a deploy with --force-unlock. Both say what they
+    reconciled and why, and the history records the aborted deploys. The recovering deploy's
+    webhook refuses connections (nothing listens on port 9 of the loopback): it fails nothing,
+    and its secret stays out of the output."""
+    holder = kill_after_the_canary_switched(app_lab["v1"], "1.0.0")
+    assert_mixed_and_seen("1.0.0", "2.0.0")
+    reverted = golive("rollback", "--force-unlock", "--json")
+    assert reverted.returncode == 0, reverted.stderr[-3000:]
+    reconciled = result_of(reverted)["reconciled"]
+    assert reconciled == {"before": {"web1": "1.0.0", "web2": "2.0.0"}, "by": "rollback",
+                          "interrupted": holder["id"]}
+    all_serve("2.0.0")
+    assert "fleet/releases" not in golive("check").stdout
+
+    holder = kill_after_the_canary_switched(app_lab["v1"], "1.0.0")
     refused = deploy(app_lab["v2"])
     assert refused.returncode != 0
     assert f"deploy lock held by deploy {holder['id']}" in refused.stderr
@@ -280,14 +370,22 @@ def test_a_killed_deploy_leaves_a_stale_lock_that_force_unlock_recovers(app_lab,
     dead = tmp_path / "dead-webhook.yml"
     dead.write_text("app_notify_url: http://127.0.0.1:9/hook\n"
                     "app_notify_secret: e2e-dead-webhook-secret-0123\n")
-    recovered = deploy(app_lab["v2"], "--force-unlock", "--serial", "100%", "-e", f"@{dead}")
+    recovered = golive("deploy", "--artifact", str(app_lab["v2"]), "--force-unlock",
+                       "--serial", "100%", "-e", f"@{dead}")
     assert recovered.returncode == 0, recovered.stderr[-3000:]
     assert "e2e-dead-webhook-secret-0123" not in recovered.stdout + recovered.stderr
-    assert result_of(recovered)["broken_lock"]["id"] == holder["id"]
+    said = " ".join(recovered.stdout.split())
+    assert (f"the fleet was on mixed releases (web1 1.0.0, web2 2.0.0), left by the interrupted "
+            f"run {holder['id']}; this deploy reconciled it: every web host is on 2.0.0 "
+            f"now") in said, recovered.stdout
+    record = history("web1")[-1]
+    assert record["broken_lock"]["id"] == holder["id"] and record["reconciled"]["by"] == "deploy"
     states = all_serve("2.0.0")
-    for state in states.values():  # nothing half-switched: one color runs, nginx points at it
-        assert len(state["active"]) == 1, states
+    for state in states.values():  # nothing half-switched: nginx and boot agree
+        assert state["upstream"].endswith(
+            {"blue": ":8001", "green": ":8002"}[state["enabled"][0]]), states
     assert {r["outcome"] for r in history("web1") if r["id"] == holder["id"]} == {"aborted"}
+    assert "fleet/releases" not in golive("check").stdout
 
 
 def test_breaking_migration_rollback_needs_db_restore(app_lab):
@@ -327,6 +425,32 @@ def test_a_failure_in_the_second_batch_reverts_the_canary(app_lab):
     # web1 had switched (canary) and was put back
     assert "switch" in result["hosts"]["web1"]["phases_s"]
     all_serve("2.0.0")
+
+
+def test_maintenance_on_answers_503_with_retry_after_everywhere_and_off_fails_nothing(app_lab):
+    on = golive("maintenance", "on", "-m", "database upgrade until 10:00 UTC")
+    assert on.returncode == 0, on.stderr[-3000:]
+    assert all(f"{h}: maintenance on, drained" in on.stdout for h in WEB), on.stdout
+    for host in WEB:
+        out = subprocess.run(
+            ["curl", "-sk", "-D", "-", f"https://{ADDRESSES[host]}/api/items"],
+            capture_output=True, text=True, timeout=30, check=False).stdout
+        head, _, body = out.replace("\r", "").partition("\n\n")
+        assert head.startswith("HTTP/") and " 503" in head.splitlines()[0], head
+        assert "retry-after: 30" in head.lower(), head
+        assert json.loads(body) == {**json.loads(body), "status": "maintenance",
+                                    "message": "database upgrade until 10:00 UTC"}
+        for path, code in (("/edge-health", "200"), ("/health", "200")):
+            got = subprocess.run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
+                                  f"https://{ADDRESSES[host]}{path}"], capture_output=True,
+                                 text=True, timeout=30, check=False).stdout
+            assert got == code, (host, path, got)
+    off = golive("maintenance", "off")
+    assert off.returncode == 0 and "maintenance off, serving" in off.stdout
+    with Load(rate=60) as load:
+        time.sleep(8)
+        report = load.stop()
+    assert report["sent"] >= 400 and report["failed"] == 0, report["failures"]
 
 
 def releases(host):

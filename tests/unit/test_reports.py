@@ -311,5 +311,5 @@ def test_a_run_that_reconciled_a_mixed_fleet_says_which_way_and_why():
                                          "by": "rollback", "interrupted": "20261206T170000Z-dead"}
     render.release_verdict(report, False, stream=out)
     assert ("the fleet was on mixed releases (web1 2.3.0, web2 2.0.0), left by the interrupted "
-            "run 20261206T170000Z-dead; this rollback reverted it: every web host is on 1.0.0 "
+            "run 20261206T170000Z-dead; this rollback reconciled it: every web host is on 1.0.0 "
             "now") in " ".join(out.getvalue().split())
