@@ -12,6 +12,7 @@ from_release, ...}.
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.golive.ops.plugins.module_utils.smoke import definition_problems
 
 
 def succeeded_deploy(record: dict, release: str | None = None) -> bool:
@@ -141,6 +142,13 @@ def failure_text(failure: dict) -> str:
            f"{failure.get('msg', '')}"
 
 
+def smoke_problems(tests) -> list[str]:
+    """The problems of app_smoke's definitions (the role's preflight), [] when none."""
+    if not isinstance(tests, list):
+        return [f"app_smoke must be a list of tests, not {type(tests).__name__}"]
+    return definition_problems(tests)
+
+
 class FilterModule:
     def filters(self):
         return {"rollback_target": rollback_target,
@@ -148,4 +156,5 @@ class FilterModule:
                 "good_releases": good_releases, "current_release": current_release,
                 "phase_durations": phase_durations,
                 "restore_point_after": restore_point_after, "failure_text": failure_text,
-                "facts_of": facts_of}
+                "facts_of": facts_of, "smoke_problems": smoke_problems}
+

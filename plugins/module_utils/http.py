@@ -26,8 +26,10 @@ class CALoadError(Exception):
 
 
 def get(url: str, timeout: float, ca_path: str | None = None, validate_certs: bool = True,
-        headers: dict | None = None, agent: str = "golive.ops"):
-    """(status code, response headers, body up to BODY_LIMIT + 1 bytes) of a GET.
+        headers: dict | None = None, agent: str = "golive.ops", method: str = "GET",
+        body: bytes | None = None):
+    """(status code, response headers, body up to BODY_LIMIT + 1 bytes) of a GET (or METHOD
+    with BODY, for the deploy's smoke tests).
 
     Raises CALoadError for an unusable CA bundle and the urllib/socket errors of a request that
     got no answer (see error_text)."""
@@ -46,7 +48,10 @@ def get(url: str, timeout: float, ca_path: str | None = None, validate_certs: bo
         handlers.append(urllib.request.HTTPSHandler(context=context))
     opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(
-        url, headers={"Accept": "application/json", "User-Agent": agent, **(headers or {})})
+        url, data=body, method=method,
+        headers={"Accept": "application/json", "User-Agent": agent,
+                 **({"Content-Type": "application/json"} if body is not None else {}),
+                 **(headers or {})})
     try:
         response = opener.open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:  # 3xx, 4xx, 5xx: still an answer

@@ -66,6 +66,12 @@ def served(host: str) -> dict:
                               if state.get(f"boot_{c}") == "enabled")}
 
 
+def main_pids(host: str) -> set[int]:
+    """The main PIDs of HOST's running app colors: a color (re)started since shows a new one."""
+    out = sh(host, f"systemctl show -p MainPID --value {APP}@blue {APP}@green")
+    return {int(pid) for pid in out.stdout.split() if pid.strip() not in ("", "0")}
+
+
 def banner(host: str) -> str:
     """APP_BANNER as the release HOST's nginx serves answers it (GET /)."""
     out = sh(host, "curl -sk https://127.0.0.1/")

@@ -21,7 +21,7 @@ def m(tmp_path_factory):
                             gate="modules.app_gate", upstream="modules.nginx_upstream",
                             watch="modules.deploy_watch", lock="modules.deploy_lock",
                             lock_action="action.deploy_lock", notify="action.notify",
-                            state="modules.app_state",
+                            state="modules.app_state", smoke="module_utils.smoke",
                             filters="filter.deploy") as modules:
         yield modules
 
@@ -116,6 +116,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.do_GET()
 
     def log_message(self, *args):
         pass
@@ -485,3 +489,43 @@ def test_notify_post_delivers_with_headers(m, server):
     assert ok and detail == "HTTP 204"
     assert seen["event"] == "rolled_back" and seen["body"] == body
     assert seen["signature"] == m.notify.signature("key", body)
+
+
+# -- smoke tests ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("tests", "said"), [
+    ([{"path": "/"}], "app_smoke[0]: name is required"),
+    ([{"name": "a", "path": "api"}], "app_smoke[0] 'a': path must start with / (got 'api')"),
+    ([{"name": "a", "path": "/", "method": "FETCH"}], "method must be one of GET, HEAD"),
+    ([{"name": "a", "path": "/", "status": 700}], "status must be an HTTP status code 100-599"),
+    ([{"name": "a", "path": "/", "where": ["edge"]}], "where must be a non-empty list of color"),
+    ([{"name": "a", "path": "/", "expect": 200}], "unknown field(s) expect"),
+    ([{"name": "a", "path": "/"}, {"name": "a", "path": "/x"}], "app_smoke[1] 'a': duplicate"),
+    ("nope", "app_smoke must be a list of tests, not str"),
+])
+def test_smoke_definitions_are_refused_naming_the_test_and_field(m, tests, said):
+    found = m.filters.smoke_problems(tests)
+    assert any(said in problem for problem in found), found
+
+
+def test_smoke_definitions_that_are_fine_have_no_problem(m):
+    assert m.filters.smoke_problems([
+        {"name": "index", "path": "/", "json": {"app": "x"}},
+        {"name": "create", "path": "/api/items", "method": "post", "body": {"name": "n"},
+         "status": "201", "where": ["nginx"]}]) == []
+
+
+def test_smoke_run_judges_status_and_json_fields(m, server):
+    Handler.answers = [(201, b'{"id": 7, "tags": ["a"]}', {})] * 2
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    good = m.smoke.run_test(base, {"name": "create", "path": "/api/items", "method": "POST",
+                                   "body": {"name": "n"}, "status": 201,
+                                   "json": {"tags.0": "a"}}, 5, False)
+    assert good["ok"] and good["status"] == 201, good
+    bad = m.smoke.run_test(base, {"name": "list", "path": "/api/items", "json": {"id": 8}}, 5,
+                           False)
+    assert not bad["ok"]
+    assert bad["problems"] == ["HTTP 201, expected 200", "id is 7, expected 8"]
+    gone = m.smoke.run_test("http://127.0.0.1:1", {"name": "x", "path": "/", "method": "DELETE"},
+                            1, False)
+    assert not gone["ok"] and gone["problems"][0].startswith("DELETE http://127.0.0.1:")
