@@ -24,7 +24,6 @@ LOAD = ROOT / "tests" / "scripts" / "http_load.py"
 RELEASES = {
     "v1": ["--version", "1.0.0"],
     "v2": ["--version", "2.0.0"],
-    "v2-health": ["--version", "2.1.0", "--schema", "2", "--fault", "health"],
     "v2-degraded": ["--version", "2.4.0", "--schema", "2", "--fault", "degraded"],
     "v2-api5xx": ["--version", "2.2.0", "--schema", "2", "--fault", "api5xx"],
     "v2-web2-health": ["--version", "2.3.0", "--schema", "2", "--fault", "health",

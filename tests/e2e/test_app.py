@@ -69,7 +69,7 @@ SECRETS = ("lab-app-db-secret", "lab-redis-app-secret", "lab-sentinel-secret")
 def artifacts(tmp_path_factory):
     out = tmp_path_factory.mktemp("artifacts")
     return {name: build(name, out) for name in
-            ("v1", "v2", "v2-health", "v2-degraded", "v2-api5xx", "v2-web2-health", "v3")}
+            ("v1", "v2", "v2-degraded", "v2-api5xx", "v2-web2-health", "v3")}
 
 
 def deploy(artifact, *extra, timeout=900):
@@ -163,12 +163,11 @@ def what_is_served(host):
     return {key: state[key] for key in ("version", "upstream", "current", "enabled")}
 
 
-@pytest.mark.parametrize(("release", "reason"), [
-    ("v2-health", "HTTP 503 (failing), expected 200"),
-    ("v2-degraded", "status 'degraded', expected one of ok, healthy"),
-])
-def test_a_release_failing_its_health_check_on_the_canary_changes_nothing(app_lab, release,
-                                                                          reason):
+def test_a_release_answering_degraded_on_the_canary_changes_nothing(app_lab):
+    """Plan 004's health JSON with "status": "degraded" (HTTP 200) is refused at the gate. A
+    release answering HTTP 503 is refused by Molecule's app scenario (the role's gate); this is
+    the system's: web1 the canary, web2 untouched, no request failed."""
+    release, reason = "v2-degraded", "status 'degraded', expected one of ok, healthy"
     before = {h: what_is_served(h) for h in WEB}
     with Load(rate=60) as load:
         proc = deploy(app_lab[release], "--serial", "1,100%")  # web1 is the canary

@@ -2,6 +2,7 @@
 a failed request, a failed renewal made visible, a renewed-but-not-loaded certificate reported,
 a broken nginx config that never goes live, and the TLS profile seen by sslyze."""
 
+import base64
 import json
 import re
 import subprocess
@@ -82,11 +83,26 @@ def edge_converged(lab):
     return converge_settled("--only", "edge")
 
 
+UPSTREAM = "/etc/nginx/golive/upstream/active.conf"
+
+
 @pytest.fixture(scope="module")
 def edge(lab, edge_converged):
+    """The stand-in upstream where no app runs, for this module only. On the way out, each web
+    host's nginx points where it pointed before (a wiped host gets nginx_upstream_initial back,
+    not the color its app serves) and the stand-ins stop: the tests after this one (the
+    monitoring drills stop the app and expect 502s) see the app behind nginx, not a stub."""
+    upstreams = {h: sh(h, f"cat {UPSTREAM}").stdout for h in WEB}
     for host in WEB:
         start_stub(host)
-    return lab
+    yield lab
+    for host, text in upstreams.items():
+        if text and sh(host, f"cat {UPSTREAM}").stdout != text:
+            encoded = base64.b64encode(text.encode()).decode()
+            proc = sh(host, f"echo {encoded} | base64 -d > {UPSTREAM} && nginx -t -q "
+                            "&& systemctl reload nginx")
+            assert proc.returncode == 0, proc.stderr
+        sh(host, "systemctl stop golive-stub-upstream 2>/dev/null; true")
 
 
 def test_second_edge_converge_and_check_mode_change_nothing(edge, edge_converged):
