@@ -4,6 +4,7 @@
 latency through nginx during each, against the same load while idle. The load is 60 requests/s
 over both web hosts from the control node (tests/scripts/http_load.py), bounded. Usage:
     .venv/bin/python tests/bench/deploy.py [WARM] [COLD]     (default 5 and 2 rounds)
+After each rollback it prints web1's phases from the host's history (where the wall time goes).
 A warm round is a deploy (the previous color stays warm, the default) then a rollback, which is
 one switch; a cold round deploys with app_previous_warm=false (the old color stops), so its
 rollback starts the previous release and gates it. It prints the median walls and the ratio of
@@ -22,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.app_drill import Load, build  # noqa: E402
+from tests.e2e.app_drill import Load, build, history  # noqa: E402
 
 RATE = 60
 
@@ -74,6 +75,7 @@ def bench(warm: int, cold: int, artifact: Path) -> None:
         wall, report = under_load("rollback")
         runs[f"rollback {kind}"].append((wall, report))
         print(line(f"rollback {n} ({kind})", wall, report))
+        print(f"  phases on web1 (s): {history('web1')[-1].get('phases_s')}")
     medians = {}
     for name, done in runs.items():
         if not done:
