@@ -4,16 +4,17 @@
 1. v1 then v2 under load: 0 failed requests, v2 served after (its /health answers plan 004's
    {"status": "healthy", "services": {...: "healthy"}}); v1 stays warm on the other color,
    only the served color starts at boot.
-2. A release failing its health check, and one answering 200 with "status": "degraded", on the
-   canary (web1, the default batches): exit 1, what is served untouched on both hosts (web2
-   never touched), 0 failed requests, history says failed.
+2. A release answering 200 with "status": "degraded" on the canary (web1, the default batches):
+   exit 1, what is served untouched on both hosts (web2 never touched), 0 failed requests,
+   history says failed. (A release answering 503 is refused by Molecule's app scenario.)
 3. A release answering 5xx after the switch: the watch window rolls every switched host back.
    Smoke tests (app_smoke): one failing on the new color's port stops the deploy before the
    switch (nothing served differently, 0 failed requests); one failing through nginx after the
    switch puts every switched host back.
 4. golive rollback v2 -> v1 under load, cold (nothing warm after the failed deploys), then warm
-   (right after a deploy): 0 failed requests both times, wall times printed, and each release
-   answers with the .env it was deployed with (APP_BANNER changed between them).
+   (right after a deploy): 0 failed requests both times; warm starts no process, cold starts
+   the target; wall times printed (tests/bench/deploy.py measures them); each release answers
+   with the .env it was deployed with (APP_BANNER changed between them).
 5. Two deploys at once (the first one also proves the signed webhooks); a deploy killed with
    SIGKILL after the canary switched: status shows the mixed fleet, check fails on it, and the
    next rollback, then (after another kill) the next deploy, with --force-unlock (whose webhook
