@@ -60,10 +60,10 @@ def get(url: str, timeout: float, ca_path: str | None = None, validate_certs: bo
         return response.code, dict(response.headers.items()), response.read(BODY_LIMIT + 1)
 
 
-def error_text(exc: BaseException, url: str, timeout: float) -> str:
-    """One line saying why a GET got no answer."""
+def error_text(exc: BaseException, url: str, timeout: float, method: str = "GET") -> str:
+    """One line saying why a request (a GET unless METHOD) got no answer."""
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(reason, TimeoutError):
         return f"no answer from {url} within {timeout:g} s"
     text = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
-    return f"GET {url} failed: {text}"
+    return f"{method} {url} failed: {text}"

@@ -37,7 +37,8 @@ def definition_problems(tests: list) -> list[str]:
             found.append(f"{where}: name is required (a string)")
         elif name in names:
             found.append(f"{where}: duplicate name")
-        names.add(name)
+        else:
+            names.add(name)
         unknown = sorted(set(test) - FIELDS)
         if unknown:
             found.append(f"{where}: unknown field(s) {', '.join(unknown)} (fields: "
@@ -54,7 +55,7 @@ def definition_problems(tests: list) -> list[str]:
         if not isinstance(test.get("json", {}), dict):
             found.append(f"{where}: json must map dotted paths to expected values")
         places = test.get("where", list(PLACES))
-        if not isinstance(places, list) or not places or set(places) - set(PLACES):
+        if not isinstance(places, list) or not places or any(p not in PLACES for p in places):
             found.append(f"{where}: where must be a non-empty list of color, nginx "
                          f"(got {places!r})")
     return found
@@ -71,8 +72,7 @@ def run_test(base: str, test: dict, timeout: float, validate_certs: bool) -> dic
                                                 agent="golive.ops.app_smoke", method=method,
                                                 body=body)
     except (OSError, ValueError, http_client.HTTPException) as exc:
-        result["problems"].append(http_utils.error_text(exc, url, timeout)
-                                  .replace("GET ", f"{method} ", 1))
+        result["problems"].append(http_utils.error_text(exc, url, timeout, method))
         return result
     result["status"], result["ms"] = code, round((time.monotonic() - start) * 1000, 1)
     expected = expected_status(test)

@@ -502,6 +502,8 @@ def test_notify_post_delivers_with_headers(m, server):
     ([{"name": "a", "path": "/", "expect": 200}], "unknown field(s) expect"),
     ([{"name": "a", "path": "/"}, {"name": "a", "path": "/x"}], "app_smoke[1] 'a': duplicate"),
     ("nope", "app_smoke must be a list of tests, not str"),
+    ([{"name": ["a"], "path": "/"}], "app_smoke[0] ['a']: name is required (a string)"),
+    ([{"name": "a", "path": "/", "where": [{"color": 1}]}], "where must be a non-empty list"),
 ])
 def test_smoke_definitions_are_refused_naming_the_test_and_field(m, tests, said):
     found = m.filters.smoke_problems(tests)
