@@ -313,6 +313,10 @@ def tls_status_verdict(report: dict[str, Any], as_json: bool,
                      _days(served.get("days_left", disk.get("days_left"))),
                      (tls.get("next_renewal_attempt") or "-")[:25], tls.get("status", "?")))
         problems += [f"{host}: {p}" for p in tls.get("problems", [])]
+        rereg = tls.get("account_reregistered") or {}
+        if rereg:
+            problems.append(f"{host}: ACME account registered again at {rereg.get('time')} "
+                            f"({rereg.get('reason')})")
         if tls.get("status") == "fail":
             failing.append(host)
     if not as_json:

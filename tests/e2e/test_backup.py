@@ -67,15 +67,22 @@ def archive_dir() -> str:
     return f"{REPO}/archive/main/{pg_cluster()['major']}-1"
 
 
-def wait_archived(segment: str, timeout: float = 60) -> None:
-    """Until SEGMENT is in the repository's archive (bounded)."""
+def wait_archived(segment: str, timeout: float = 150) -> None:
+    """Until SEGMENT is in the repository's archive (bounded). PostgreSQL's archiver waits 60 s
+    after three failed attempts in a row, so the bound covers one such pause (CI once saw a
+    segment arrive after more than 60 s); a timeout says what the archiver last did."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if sh("backup1", f"ls {archive_dir()}/*/{segment}-* 2>/dev/null | wc -l",
               check=False).strip() == "1":
             return
         time.sleep(0.5)
-    raise AssertionError(f"{segment} was not archived within {timeout} s")
+    archiver = psql("SELECT archived_count, last_archived_wal, last_archived_time, failed_count, "
+                    "last_failed_wal, last_failed_time FROM pg_stat_archiver", database="postgres")
+    log = sh("db1", "grep -h -A1 'archive command failed' /var/log/postgresql/*.log | tail -n 4",
+             check=False)
+    raise AssertionError(f"{segment} was not archived within {timeout} s; pg_stat_archiver: "
+                         f"{archiver}; db1's last archive failures: {log}")
 
 
 @contextlib.contextmanager

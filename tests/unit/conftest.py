@@ -1,5 +1,7 @@
 import contextlib
 import importlib
+import importlib.machinery
+import importlib.util
 import json
 import sys
 import types
@@ -21,6 +23,15 @@ def state_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def recorded_events():
     return json.loads((Path(__file__).parent / "fixtures" / "outcomes_events.json").read_text())
+
+
+def load_script(path: Path, name: str) -> types.ModuleType:
+    """A host-side script without a .py suffix (roles/*/files/*) imported as module NAME."""
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    spec = importlib.util.spec_from_loader(name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
 
 
 @contextlib.contextmanager

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib.machinery
-import importlib.util
 import io
 import json
 import subprocess
@@ -20,18 +18,10 @@ import yaml
 
 from golive import render
 
-from .conftest import ROOT, collection_modules
+from .conftest import ROOT, collection_modules, load_script
 from .render_role import render as render_template
 from .render_role import role_vars
 from .test_alert_rules import tool
-
-
-def load_script(path: Path, name: str):
-    loader = importlib.machinery.SourceFileLoader(name, str(path))
-    spec = importlib.util.spec_from_loader(name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -167,9 +157,13 @@ def test_backup_facts(facts):
 
 
 def test_certificate_and_renewal_facts(facts):
-    text = facts.exposition(facts.tls_rows({"example.org": 86400 * 20}, True, 86400 * 10))
+    failure = {"reason": 'unauthorized: "web1" answered 403'}
+    text = facts.exposition(facts.tls_rows({"example.org": 86400 * 20}, failure, 86400 * 10))
     assert 'golive_tls_cert_days_left{cert="example.org"} 10.0' in text
-    assert "golive_tls_last_renewal_success 0" in text
+    assert 'golive_tls_last_renewal_success{reason="unauthorized: \\"web1\\" answered 403"} 0' \
+        in text
+    text = facts.exposition(facts.tls_rows({"example.org": 86400 * 20}, None, 86400 * 10))
+    assert "golive_tls_last_renewal_success 1" in text
 
 
 def test_deploy_facts_name_the_live_release_and_the_last_outcome(facts):

@@ -1,21 +1,17 @@
 """roles/pgbackrest/files/golive-pgbackrest-info: pgbackrest info JSON -> golive's summary."""
 
-import importlib.machinery
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from .conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "roles/pgbackrest/files/golive-pgbackrest-info"
 
 
 @pytest.fixture(scope="module")
 def info():
-    loader = importlib.machinery.SourceFileLoader("golive_pgbackrest_info", str(SCRIPT))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "golive_pgbackrest_info")
 
 
 def entry(*backups):

@@ -45,6 +45,17 @@ def test_tls_status_fails_on_a_failing_host_or_a_host_without_data():
     assert "no data" in out.getvalue()
 
 
+def test_tls_status_names_a_re_registered_acme_account_under_the_table():
+    out = io.StringIO()
+    report = tls()
+    report["tls"]["account_reregistered"] = {"time": "2026-12-06T23:55:20Z",
+                                             "reason": "accountDoesNotExist: Account ... not found"}
+    assert render.tls_status_verdict({"web1": report}, as_json=False, stream=out) == (0, "")
+    assert out.getvalue().splitlines()[-1] == (
+        "- web1: ACME account registered again at 2026-12-06T23:55:20Z "
+        "(accountDoesNotExist: Account ... not found)")
+
+
 def test_tls_status_json_prints_no_table():
     out = io.StringIO()
     assert render.tls_status_verdict({"web1": tls()}, as_json=True, stream=out) == (0, "")
