@@ -20,6 +20,7 @@ FILE_SPEC = {
     "owner": {"type": "str", "default": "root"},
     "group": {"type": "str", "default": "root"},
     "force": {"type": "bool", "default": True},
+    "seed_from": {"type": "str"},
 }
 DIR_SPEC = {
     "path": {"type": "str", "required": True},
@@ -71,6 +72,19 @@ def read_state(path: str, with_content: bool = True) -> State | None:
         with open(path, "rb") as handle:
             content = handle.read()
     return State(kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, content)
+
+
+def wanted_content(item: dict, exists: bool) -> bytes:
+    """What ITEM's file should hold: its content; or, for a file not there yet whose seed_from
+    names a readable file on the host, that file's (a file some other owner keeps a copy of,
+    e.g. the deploys' nginx upstream, comes back as that owner left it)."""
+    if not exists and item.get("seed_from"):
+        try:
+            with open(item["seed_from"], "rb") as handle:
+                return handle.read()
+        except OSError:
+            pass
+    return item["content"].encode("utf-8", "surrogateescape")
 
 
 def file_changes(current: State | None, content: bytes, mode: int, uid: int, gid: int,

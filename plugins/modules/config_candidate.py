@@ -73,6 +73,10 @@ options:
           that belongs to someone else once it exists).
         type: bool
         default: true
+      seed_from:
+        description: A path on the host whose content a file that does not exist yet gets
+          instead of O(files[].content), when that path can be read.
+        type: str
 """
 
 EXAMPLES = r"""
@@ -125,6 +129,7 @@ from ansible_collections.golive.ops.plugins.module_utils.files import (
     parse_mode,
     read_state,
     text_diff,
+    wanted_content,
     write_file,
 )
 
@@ -153,8 +158,8 @@ def plan(live_dir: str, directories: list[dict], files: list[dict], read=read_st
             elif changes:
                 dir_steps.append((rel, wanted, changes))
             continue
-        wanted["content"] = item["content"].encode("utf-8", "surrogateescape")
         current = read(live, True)
+        wanted["content"] = wanted_content(item, current is not None)
         if current is not None and current.kind == "directory":
             errors.append(f"{live}: is a directory")
             continue

@@ -53,6 +53,10 @@ options:
         description: Replace a file that differs; C(false) only creates a missing one.
         type: bool
         default: true
+      seed_from:
+        description: A path on the host whose content a file that does not exist yet gets
+          instead of O(files[].content), when that path can be read.
+        type: str
   absent:
     description: Files or links to remove (a directory here is refused).
     type: list
@@ -100,6 +104,7 @@ from ansible_collections.golive.ops.plugins.module_utils.files import (
     parse_mode,
     read_state,
     text_diff,
+    wanted_content,
     write_file,
 )
 
@@ -127,8 +132,8 @@ def plan(directories: list[dict], files: list[dict], absent: list[str], read=rea
         except (ValueError, KeyError) as exc:
             errors.append(f"{item['path']}: {exc}")
             continue
-        content = item["content"].encode("utf-8", "surrogateescape")
         current = read(item["path"], True)
+        content = wanted_content(item, current is not None)
         if current is not None and current.kind == "directory":
             errors.append(f"{item['path']}: is a directory")
             continue

@@ -18,6 +18,10 @@ description:
   - With O(verify_url), the switch counts only when that URL (through nginx) then answers with
     O(expect_version) O(verify_passes) times in a row within O(verify_deadline) seconds;
     otherwise the previous file is put back and nginx reloaded again, and the task fails.
+  - The file nginx serves is also kept at O(copy_path), outside C(/etc/nginx), after every
+    switch (and whenever a call with O(servers) finds the copy missing or different). A host
+    whose nginx is rebuilt gets its upstream from there (golive.ops.nginx seeds a missing
+    upstream file from the copy), so it serves the color the app runs, not the first install's.
 version_added: 0.1.0
 author: golive maintainers
 extends_documentation_fragment:
@@ -64,6 +68,10 @@ options:
     description: Seconds the verification may take.
     type: float
     default: 15
+  copy_path:
+    description: Where the deploys' upstream is kept outside nginx's configuration.
+    type: path
+    default: /var/lib/golive/nginx/upstream-active.conf
 """
 
 EXAMPLES = r"""
@@ -139,6 +147,7 @@ def problems(params: dict) -> list[str]:
 
 def write_atomic(path: str, text: str) -> None:
     folder = os.path.dirname(path)
+    os.makedirs(folder, mode=0o755, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".golive-upstream-", dir=folder)
     try:
         with os.fdopen(fd, "w") as handle:
@@ -210,7 +219,19 @@ def argument_spec() -> dict:
         "expect_version": {"type": "str"},
         "verify_passes": {"type": "int", "default": 3},
         "verify_deadline": {"type": "float", "default": 15.0},
+        "copy_path": {"type": "path", "default": "/var/lib/golive/nginx/upstream-active.conf"},
     }
+
+
+def keep_copy(path: str, text: str) -> None:
+    """TEXT at PATH unless it is there already."""
+    try:
+        with open(path) as handle:
+            if handle.read() == text:
+                return
+    except OSError:
+        pass
+    write_atomic(path, text)
 
 
 def main():
@@ -232,8 +253,10 @@ def main():
     changed = parse_servers(after_text) != before
     result = {"changed": changed, "servers_before": before, "servers": params["servers"],
               "diff": {"before": before_text, "after": after_text if changed else before_text}}
-    if changed and not module.check_mode:
-        result.update(switch(module, before_text, after_text))
+    if not module.check_mode:
+        if changed:
+            result.update(switch(module, before_text, after_text))
+        keep_copy(params["copy_path"], after_text)
     module.exit_json(**result)
 
 

@@ -175,6 +175,17 @@ def test_upstream_problems(m, over, expected):
     assert any(expected in p for p in m.upstream.problems(up_params(**over)))
 
 
+def test_upstream_copy_is_kept_outside_nginx_and_written_only_when_it_differs(m, tmp_path):
+    path = tmp_path / "state" / "upstream-active.conf"  # its directory made on the way
+    m.upstream.keep_copy(str(path), "green")
+    assert path.read_text() == "green"
+    mtime = path.stat().st_mtime_ns
+    m.upstream.keep_copy(str(path), "green")
+    assert path.stat().st_mtime_ns == mtime
+    m.upstream.keep_copy(str(path), "blue")
+    assert path.read_text() == "blue"
+
+
 def test_upstream_write_atomic_leaves_no_temp_file(m, tmp_path):
     path = tmp_path / "active.conf"
     path.write_text("old")

@@ -147,6 +147,27 @@ def test_candidate_first_install_then_nothing_to_do(ns, tree, ansible_module):
     assert (live / "golive/upstream.conf").read_text() == "127.0.0.1:8002\n"
 
 
+def test_candidate_seeds_a_missing_file_from_its_owners_copy(ns, tree, ansible_module, tmp_path):
+    """nginx rebuilt on a host whose deploys keep a copy of the upstream: the file comes back as
+    the deploys left it, not as the first install's content; an existing file is not touched."""
+    live, candidate = tree
+    copy = tmp_path / "upstream-copy.conf"
+    copy.write_text("127.0.0.1:8002\n")
+    args = candidate_args(live, candidate)
+    args["files"][1]["seed_from"] = str(copy)
+    failed, result = run_main(ns.candidate, args)
+    assert result["changed_files"] == ["golive/site.conf", "golive/upstream.conf"]
+    assert not failed and (live / "golive/upstream.conf").read_text() == "127.0.0.1:8002\n"
+    copy.write_text("127.0.0.1:8001\n")
+    failed, again = run_main(ns.candidate, args)
+    assert not failed and not again["changed"]
+    assert (live / "golive/upstream.conf").read_text() == "127.0.0.1:8002\n"
+    args["files"][1]["seed_from"] = str(tmp_path / "no-such-copy")  # no copy: the content
+    (live / "golive/upstream.conf").unlink()
+    assert not run_main(ns.candidate, args)[0]
+    assert (live / "golive/upstream.conf").read_text() == "127.0.0.1:8001\n"
+
+
 def test_candidate_rejected_leaves_live_untouched(ns, tree, ansible_module):
     live, candidate = tree
     run_main(ns.candidate, candidate_args(live, candidate))
