@@ -50,6 +50,29 @@ def w(tmp_path, monkeypatch):
     return module
 
 
+def test_other_certificates_keep_their_accounts_and_share_the_new_one_if_they_used_the_old(
+        w, monkeypatch):
+    le = Path(w.LETSENCRYPT)
+    (le / "accounts" / "acme:14000" / "dir" / "otherid").mkdir()
+    (le / "renewal" / "api.conf").write_text("[renewalparams]\naccount = oldid\n")
+    (le / "renewal" / "www.conf").write_text("[renewalparams]\naccount = otherid\n")
+    created = []
+
+    def run(argv, settings):
+        if argv[0] == "register":
+            created.append(sorted(w.account_ids(SERVER)))  # none while certbot registers
+            os.makedirs(f"{w.accounts_dir(SERVER)}/newid")
+            return 0, "Account registered.", ""
+        raise AssertionError(argv)
+
+    monkeypatch.setattr(w, "run_certbot", run)
+    assert w.reregister(w.SETTINGS, "accountDoesNotExist") == "newid"
+    assert created == [[]]
+    assert w.account_ids(SERVER) == {"newid", "otherid"}
+    assert [w.configured_account(n) for n in ("web1", "api", "www")] == [
+        "newid", "newid", "otherid"]
+
+
 def fake_certbot(w, monkeypatch, results):
     """certbot answers RESULTS in order ((returncode, output)); `register` creates newid."""
     calls = []
