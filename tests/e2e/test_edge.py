@@ -123,6 +123,38 @@ def test_https_answers_with_pebbles_certificate_hsts_and_308(edge, tmp_path):
         assert text.rstrip().endswith(f"308 https://{host}/api/x")
 
 
+def test_cors_preflights_are_answered_for_listed_origins_and_refused_for_others(edge):
+    """From web2 to web1 (another host): a preflight from the lab's listed origin gets 204 with
+    the allowed methods, headers and max-age and never reaches the app; one from any other
+    origin gets 403 and no CORS header; a plain request from the listed origin has it echoed."""
+    def ask(method, origin, extra=""):
+        out = sh("web2", f"curl -sk -o /dev/null -D - -X {method} -H 'Origin: {origin}' "
+                         f"{extra} https://web1/api/items")
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.lower().splitlines()
+        status = int(lines[0].split()[1])
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        return status, headers
+
+    preflight = ("-H 'Access-Control-Request-Method: PUT' "
+                 "-H 'Access-Control-Request-Headers: content-type'")
+    status, headers = ask("OPTIONS", "https://app.golive.test", preflight)
+    assert status == 204, headers
+    assert headers["access-control-allow-origin"] == "https://app.golive.test"
+    assert "put" in headers["access-control-allow-methods"]
+    assert "content-type" in headers["access-control-allow-headers"]
+    assert int(headers["access-control-max-age"]) > 0
+    assert "x-app-version" not in headers  # nginx answered, not the app
+    status, headers = ask("OPTIONS", "https://evil.example", preflight)
+    assert status == 403, headers
+    assert not any(h.startswith("access-control-") for h in headers), headers
+    status, headers = ask("GET", "https://app.golive.test")
+    assert headers.get("access-control-allow-origin") == "https://app.golive.test", headers
+    assert "access-control-allow-methods" not in headers  # only on a preflight's answer
+    status, headers = ask("GET", "https://evil.example")
+    assert "access-control-allow-origin" not in headers, headers
+
+
 def test_nginx_t_is_warning_free_on_the_hosts_nginx(edge):
     """nginx >= 1.25.1 (Debian 13) warns about `listen ... http2`; golive writes `http2 on;`
     there and the listen flag on 1.22 (Debian 12): `nginx -t` says only that all is well."""
