@@ -25,6 +25,12 @@ import sys
 import time
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+# redis-py 6 (Debian 13) retries a timed-out connect 3 times with backoff: a dead host would cost
+# 11 s per connect instead of the timeout given. Every attempt here is one attempt.
+NO_RETRY = Retry(NoBackoff(), 0)
 
 
 def sentinel_master(sentinels, name):
@@ -34,7 +40,7 @@ def sentinel_master(sentinels, name):
         host, port = address.rsplit(":", 1)
         try:
             s = redis.Redis(host=host, port=int(port), password=os.environ.get("SENTINEL_PASSWORD"),
-                            socket_timeout=0.5, socket_connect_timeout=0.5)
+                            socket_timeout=0.5, socket_connect_timeout=0.5, retry=NO_RETRY)
             answer = s.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
         except redis.RedisError:
             continue
@@ -46,7 +52,7 @@ def sentinel_master(sentinels, name):
 def client(host, port, timeout=1.0):
     return redis.Redis(host=host, port=port, username=os.environ["REDIS_USER"],
                        password=os.environ["REDIS_PASSWORD"], socket_timeout=timeout,
-                       socket_connect_timeout=timeout)
+                       socket_connect_timeout=timeout, retry=NO_RETRY)
 
 
 def master_client(args):

@@ -218,6 +218,18 @@ class FakeClient:
         self.closed = True
 
 
+class FakeNoBackoff:
+    pass
+
+
+class FakeRetry:
+    """redis.retry.Retry(backoff, retries): only what connect() passes is kept."""
+
+    def __init__(self, backoff, retries):
+        self.backoff = backoff
+        self.retries = retries
+
+
 class FakeNetwork:
     def __init__(self):
         self.servers = {}
@@ -251,8 +263,14 @@ def network(collection, monkeypatch):
     package.exceptions = exceptions
     package.Redis = net.redis
     package.__version__ = "4.3.4"
+    retry = types.ModuleType("redis.retry")
+    retry.Retry = FakeRetry
+    backoff = types.ModuleType("redis.backoff")
+    backoff.NoBackoff = FakeNoBackoff
     monkeypatch.setitem(sys.modules, "redis", package)
     monkeypatch.setitem(sys.modules, "redis.exceptions", exceptions)
+    monkeypatch.setitem(sys.modules, "redis.retry", retry)
+    monkeypatch.setitem(sys.modules, "redis.backoff", backoff)
     # community.general's helper looked for redis-py when it was first imported.
     monkeypatch.setattr(collection.general, "HAS_REDIS_PACKAGE", True)
     monkeypatch.setattr(collection.general, "redis_version", "4.3.4", raising=False)
@@ -566,6 +584,7 @@ def test_is_secret_name(utils, name, secret):
 def test_connect_pings_with_timeouts_and_raw_info(utils, network):
     server = network.add("cache1", 6379, FakeServer(password=PASSWORD))
     client = utils.connect({"host": "cache1", "port": 6379, "password": PASSWORD}, 2.5)
+    retry = client.kwargs.pop("retry")
     assert client.kwargs == {
         "host": "cache1",
         "port": 6379,
@@ -574,6 +593,8 @@ def test_connect_pings_with_timeouts_and_raw_info(utils, network):
         "socket_connect_timeout": 2.5,
         "decode_responses": True,
     }
+    # redis-py 6 would retry a timed-out connect 3 times with backoff: none, so 2.5 s bounds it.
+    assert retry.retries == 0 and isinstance(retry.backoff, FakeNoBackoff)
     assert client.callbacks["INFO"]("# Replication\r\nrole:master\r\n") == (
         "# Replication\r\nrole:master\r\n"
     )

@@ -78,9 +78,15 @@ def redis_client():
         if _redis_client:
             return _redis_client[0]
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
         from redis.sentinel import Sentinel
 
+        # redis-py 6 (Debian 13) retries a timed-out connect 3 times with backoff, so a dead
+        # node would hold a health check for 11 s instead of HEALTH_TIMEOUT_S: no retries.
+        no_retry = Retry(NoBackoff(), 0)
         options = {"socket_timeout": CHECK_TIMEOUT_S, "socket_connect_timeout": CHECK_TIMEOUT_S,
+                   "retry": no_retry,
                    "username": os.environ.get("REDIS_USERNAME") or None,
                    "password": os.environ.get("REDIS_PASSWORD") or None}
         sentinels = os.environ.get("REDIS_SENTINELS", "")
@@ -89,7 +95,8 @@ def redis_client():
                      for item in sentinels.split(",") if item.strip()]
             sentinel = Sentinel(nodes, sentinel_kwargs={
                 "password": os.environ.get("REDIS_SENTINEL_PASSWORD") or None,
-                "socket_timeout": CHECK_TIMEOUT_S})
+                "socket_timeout": CHECK_TIMEOUT_S, "socket_connect_timeout": CHECK_TIMEOUT_S,
+                "retry": no_retry})
             client = sentinel.master_for(os.environ.get("REDIS_MASTER_NAME", "golive"), **options)
         else:
             client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
