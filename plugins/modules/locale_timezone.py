@@ -13,7 +13,10 @@ description:
     run where nothing changed costs one module call and one C(locale -a).
   - The locale is enabled in C(/etc/locale.gen) (uncommented, or added with its charset from
     C(/usr/share/i18n/SUPPORTED)) and C(locale-gen) runs only when C(locale -a) lacks it.
-  - C(/etc/default/locale) gets O(locale_file) verbatim. C(/etc/localtime) is made a symlink to
+  - C(/etc/default/locale) gets O(locale_file) verbatim. Where systemd-tmpfiles links
+    C(/etc/default/locale) to another file at boot (Debian 13: C(L+ ... ../locale.conf)), that
+    file gets it and C(/etc/default/locale) is made the same symlink, so a reboot keeps the
+    locale. C(/etc/localtime) is made a symlink to
     the zone under O(zoneinfo) (replaced atomically), C(/etc/timezone) holds the zone's name.
     Files are root-owned, mode 0644.
   - Every input is checked before anything is written; an unknown zone or a locale the host
@@ -90,6 +93,9 @@ DEFAULT_LOCALE = "/etc/default/locale"
 LOCALTIME = "/etc/localtime"
 TIMEZONE = "/etc/timezone"
 FILE_MODE = 0o644
+# systemd-tmpfiles(8)'s directories, highest precedence first: a file of one name in /etc hides
+# the same name in /usr/lib.
+TMPFILES_DIRS = ("/etc/tmpfiles.d", "/run/tmpfiles.d", "/usr/lib/tmpfiles.d")
 
 
 def normalize(name: str) -> str:
@@ -128,18 +134,48 @@ def enable_in_locale_gen(text: str, locale: str, supported: str) -> str | None:
     return None
 
 
+def tmpfiles_link(configs: dict[str, str], path: str) -> str | None:
+    """The target of the `L`/`L+` line for PATH in tmpfiles.d CONFIGS ({name: text}, the
+    effective file per name), or None. Pure.
+
+    Debian 13's systemd ships `L+ /etc/default/locale - - - - ../locale.conf`: at every boot
+    /etc/default/locale is made that symlink again, whatever file stood there. The locale then
+    belongs in the link's target, or a reboot loses it.
+    """
+    for name in sorted(configs):
+        for line in configs[name].splitlines():
+            fields = line.split()
+            if len(fields) >= 7 and fields[0].rstrip("!-=~^").startswith("L") \
+                    and fields[1] == path:
+                return fields[6]
+    return None
+
+
+def read_tmpfiles(at) -> dict[str, str]:
+    """{name: text} of the *.conf files systemd-tmpfiles would read (AT maps a host path)."""
+    configs: dict[str, str] = {}
+    for directory in TMPFILES_DIRS:
+        try:
+            names = os.listdir(at(directory))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".conf") and name not in configs:
+                configs[name] = read_text(os.path.join(at(directory), name)) or ""
+    return configs
+
+
 def plan(current: dict, desired: dict) -> list[str]:
-    """The changes to make, in order: names of files, and locale-gen. Pure."""
+    """The changes to make, in order: locale.gen, locale-gen, then every path whose state
+    differs (files, then symlinks, in DESIRED's order). Pure."""
     changes = []
     if current["locale_gen"] != desired["locale_gen"]:
         changes.append(LOCALE_GEN)
     if not current["generated"]:
         changes.append("locale-gen")
-    for path in (DEFAULT_LOCALE, TIMEZONE):
-        if current[path] != desired[path]:
+    for path, want in desired.items():
+        if path.startswith("/") and current.get(path) != want:
             changes.append(path)
-    if current[LOCALTIME] != desired[LOCALTIME]:
-        changes.append(LOCALTIME)
     return changes
 
 
@@ -154,8 +190,8 @@ def describe(state: dict, locale: str, changes: list[str]) -> str:
             lines.append(f"{LOCALE_GEN}: {found[0] if found else '(no line)'}")
         elif change == "locale-gen":
             lines.append(f"locale -a lists {locale}: {state['generated']}")
-        elif change == LOCALTIME:
-            lines.append(f"{LOCALTIME} -> {state[LOCALTIME]}")
+        elif not isinstance(state[change], tuple | None):
+            lines.append(f"{change} -> {state[change]}")
         else:
             value = state[change]
             if value is None:
@@ -210,7 +246,7 @@ def write_file(module: AnsibleModule, path: str, content: str, owner: tuple[int,
 
 
 def replace_link(path: str, target: str) -> None:
-    tmp = os.path.join(os.path.dirname(path), ".golive-localtime")
+    tmp = os.path.join(os.path.dirname(path), ".golive-link")
     if os.path.lexists(tmp):
         os.unlink(tmp)
     os.symlink(target, tmp)
@@ -252,19 +288,26 @@ def main(root: str = "/", list_locales=None, generate=None, owner: tuple[int, in
 
     generated = is_generated(p["locale"], list_locales())
     owned = (FILE_MODE, *owner)
-    current = {
-        "locale_gen": locale_gen,
-        "generated": generated,
-        DEFAULT_LOCALE: file_state(at(DEFAULT_LOCALE)),
-        TIMEZONE: file_state(at(TIMEZONE)),
-        LOCALTIME: link_target(at(LOCALTIME)),
-    }
+    # Where the locale lives: /etc/default/locale, or the target systemd-tmpfiles links it to.
+    locale_link = tmpfiles_link(read_tmpfiles(at), DEFAULT_LOCALE)
+    locale_path = DEFAULT_LOCALE if locale_link is None else \
+        os.path.normpath(os.path.join(os.path.dirname(DEFAULT_LOCALE), locale_link))
+    links = {LOCALTIME: zone_file}
+    if locale_link is not None:
+        links[DEFAULT_LOCALE] = locale_link
     desired = {
         "locale_gen": wanted_gen,
         "generated": True,
-        DEFAULT_LOCALE: (p["locale_file"], *owned),
+        locale_path: (p["locale_file"], *owned),
         TIMEZONE: (f"{p['timezone']}\n", *owned),
-        LOCALTIME: zone_file,
+        **links,
+    }
+    current = {
+        "locale_gen": locale_gen,
+        "generated": generated,
+        locale_path: file_state(at(locale_path)),
+        TIMEZONE: file_state(at(TIMEZONE)),
+        **{path: link_target(at(path)) for path in links},
     }
     changes = plan(current, desired)
 
@@ -274,8 +317,8 @@ def main(root: str = "/", list_locales=None, generate=None, owner: tuple[int, in
                 write_file(module, at(LOCALE_GEN), wanted_gen, owner)
             elif change == "locale-gen":
                 generate()
-            elif change == LOCALTIME:
-                replace_link(at(LOCALTIME), zone_file)
+            elif change in links:
+                replace_link(at(change), links[change])
             else:
                 write_file(module, at(change), desired[change][0], owner)
         if "locale-gen" in changes and not is_generated(p["locale"], list_locales()):

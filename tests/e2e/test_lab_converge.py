@@ -41,6 +41,10 @@ def test_unreachable_host_exit_code(lab):
         lab.podman("start", "golive-lab-web2")
         lab.wait_booted([h for h in lab.lab_hosts() if h.name == "web2"])
     assert proc.returncode == 3
+    # The restart is a reboot: Debian 13's systemd-tmpfiles relinks /etc/default/locale at boot,
+    # and the locale the common role set must still be there.
+    lang = lab.podman("exec", "golive-lab-web2", "sh", "-c", ". /etc/default/locale; echo $LANG")
+    assert lab._out(lang) == "en_US.UTF-8"
     document = as_json(proc)
     assert document["hosts"]["web2"]["unreachable"] == 1
     assert document["hosts"]["web1"]["ok"] == 1

@@ -118,6 +118,47 @@ def test_converge_then_nothing_to_do(mod, host, ansible_module):
     assert locales.generated == 1  # locale-gen does not run when locale -a lists it
 
 
+TMPFILES_LINK = "L+ /etc/default/locale - - -  -  ../locale.conf\n"
+
+
+def test_tmpfiles_link_is_read_from_the_effective_files(mod):
+    assert mod.tmpfiles_link({"debian.conf": "# x\n" + TMPFILES_LINK}, "/etc/default/locale") \
+        == "../locale.conf"
+    assert mod.tmpfiles_link({"debian.conf": "L /etc/other - - - - x\n"},
+                             "/etc/default/locale") is None
+    assert mod.tmpfiles_link({}, "/etc/default/locale") is None
+
+
+def test_a_locale_linked_by_tmpfiles_survives_a_reboot(mod, host, ansible_module):
+    """Debian 13: systemd-tmpfiles makes /etc/default/locale a symlink to ../locale.conf at
+    every boot. A file written over the link was lost at the next boot (LANG gone, and the
+    next converge changed again): the locale goes into the link's target."""
+    (host / "usr/lib/tmpfiles.d").mkdir(parents=True)
+    (host / "usr/lib/tmpfiles.d/debian.conf").write_text(TMPFILES_LINK)
+    (host / "etc/default/locale").write_text("LANG=C\n")  # what an older golive left
+    locales = Locales(host)
+    failed, result = converge(mod, host, locales)
+    assert not failed and "/etc/locale.conf" in result["changes"], result
+    assert "/etc/default/locale" in result["changes"]
+    assert (host / "etc/locale.conf").read_text() == LANG_FILE
+    assert os.readlink(host / "etc/default/locale") == "../locale.conf"
+
+    # the boot: tmpfiles puts the same link back, the locale is still there, nothing to do
+    os.unlink(host / "etc/default/locale")
+    os.symlink("../locale.conf", host / "etc/default/locale")
+    assert (host / "etc/default/locale").read_text() == LANG_FILE
+    failed, again = converge(mod, host, locales)
+    assert (failed, again["changes"]) == (False, [])
+
+    # an /etc/tmpfiles.d file of the same name masks the rule: a plain file again
+    (host / "etc/tmpfiles.d").mkdir()
+    (host / "etc/tmpfiles.d/debian.conf").write_text("")
+    failed, masked = converge(mod, host, locales)
+    assert not failed and masked["changes"] == ["/etc/default/locale"]
+    assert not os.path.islink(host / "etc/default/locale")
+    assert (host / "etc/default/locale").read_text() == LANG_FILE
+
+
 def test_generated_locale_is_not_regenerated(mod, host, ansible_module):
     locales = Locales(host, listed=("C", "en_US.utf8"))
     failed, result = converge(mod, host, locales)
