@@ -14,7 +14,7 @@ description:
   - The locale is enabled in C(/etc/locale.gen) (uncommented, or added with its charset from
     C(/usr/share/i18n/SUPPORTED)) and C(locale-gen) runs only when C(locale -a) lacks it.
   - C(/etc/default/locale) gets O(locale_file) verbatim. Where systemd-tmpfiles links
-    C(/etc/default/locale) to another file at boot (Debian 13: C(L+ ... ../locale.conf)), that
+    C(/etc/default/locale) to another file at boot (Debian 13, C(L+ ... ../locale.conf)), that
     file gets it and C(/etc/default/locale) is made the same symlink, so a reboot keeps the
     locale. C(/etc/localtime) is made a symlink to
     the zone under O(zoneinfo) (replaced atomically), C(/etc/timezone) holds the zone's name.

@@ -16,8 +16,8 @@ from golive.errors import EXIT_CODE_HELP, ExitCode, GoliveError, InvalidInput, R
 
 # converge --only TIER -> its playbook; site.yml composes the tiers that exist. The backup tier's
 # playbook is backup_tier.yml: backup.yml is `golive backup` (take a backup).
-TIER_PLAYBOOKS = {"common": "common", "db": "db", "cache": "cache", "edge": "edge", "app": "app",
-                  "backup": "backup_tier", "monitoring": "monitoring"}
+TIER_PLAYBOOKS = {"common": "common", "security": "security", "db": "db", "cache": "cache",
+                  "edge": "edge", "app": "app", "backup": "backup_tier", "monitoring": "monitoring"}
 TIERS = tuple(TIER_PLAYBOOKS)
 
 EXIT_CODES_EPILOG = "Exit codes:\n\n\b\n" + "\n".join(

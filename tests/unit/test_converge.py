@@ -40,7 +40,8 @@ def lab_tiers(inventory=LAB):
 
 def test_site_yml_tiers_in_order_with_their_names():
     tiers = converge.site_tiers(ROOT / "playbooks" / "site.yml", NAMES)
-    assert [t.name for t in tiers][:6] == ["common", "db", "cache", "edge", "backup", "app"]
+    assert [t.name for t in tiers][:7] == ["common", "security", "db", "cache", "edge", "backup",
+                                           "app"]
     assert all(t.playbook.is_file() for t in tiers)
 
 
@@ -50,9 +51,10 @@ def test_the_lab_tiers_wait_only_for_the_tiers_they_share_hosts_with():
     assert hosts["backup"] == {"backup1", "db1", "db2"} and len(hosts["common"]) == 9
     waits = converge.waits_for(lab_tiers())
     assert waits["common"] == set()
-    assert waits["db"] == waits["cache"] == waits["edge"] == {"common"}
-    assert waits["backup"] == {"common", "db"}
-    assert waits["app"] == {"common", "edge"}
+    assert waits["security"] == {"common"}
+    assert waits["db"] == waits["cache"] == waits["edge"] == {"common", "security"}
+    assert waits["backup"] == {"common", "security", "db"}
+    assert waits["app"] == {"common", "security", "edge"}
 
 
 def test_one_host_in_every_group_runs_the_tiers_one_after_another():
