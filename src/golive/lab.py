@@ -320,6 +320,9 @@ def _run(host: LabHost, image: str) -> None:
            "--network", NETWORK, "--network-alias", host.name,
            *(fixed if host.address else []),
            "--label", f"{LABEL}=1", "--label", f"{LABEL}.host={host.name}",
+           # NET_ADMIN: the firewall role loads an nftables ruleset in the container's own
+           # network namespace, as on a server.
+           "--cap-add", "NET_ADMIN",
            "--systemd=always", "--tmpfs", "/tmp", image, "/sbin/init")
 
 
