@@ -126,3 +126,18 @@ def test_the_roles_services_table_names_only_groups_the_example_inventory_has(fw
             yield from group_names((body or {}).get("children"))
 
     assert named - set(group_names(example)) == {"acme"}
+
+
+@pytest.fixture(scope="module")
+def conn(tmp_path_factory):
+    with collection_modules(tmp_path_factory, m="filter.connection") as ns:
+        yield ns.m
+
+
+@pytest.mark.parametrize(("connection", "through_sshd"), [
+    ("ssh", True), ("ansible.builtin.ssh", True), ("paramiko", True), ("smart", True),
+    (None, True),  # unset: Ansible's default, ssh
+    ("golive.ops.podman", False), ("local", False), ("containers.podman.podman", False),
+])
+def test_via_sshd_tells_the_connections_that_pass_through_sshd(conn, connection, through_sshd):
+    assert conn.via_sshd(connection) is through_sshd
