@@ -2,7 +2,7 @@
 """The firewall's allow-lists, derived from the inventory's groups.
 
 firewall_rules() turns the services table (which port, on which groups' hosts, from which
-groups' hosts), the extra rules and the SSH sources into the accept rules of ONE host, each with
+groups' hosts), the extra rules and the SSH sources into the rules of ONE host, each with
 its sources split by address family. Every input is checked here, so bad input fails in the
 role's preflight with the variable named: an unknown group, a port out of range, a source that
 is not an address or network, a host whose address is not an IP.
@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from ansible.errors import AnsibleFilterError
 
 PROTOCOLS = ("tcp", "udp")
+ACTIONS = ("accept", "drop", "reject")
 
 
 def _port(value, where: str) -> int:
@@ -63,29 +64,31 @@ def _group_sources(names: Iterable[str], groups: dict, hostvars, where: str) -> 
     return sources
 
 
-def _rule(comment: str, proto: str, ports: list[int], sources: list | None) -> dict:
+def _rule(comment: str, proto: str, ports: list[int], sources: list | None,
+          action: str = "accept") -> dict:
     """sources None: from anywhere."""
     if sources is None:
-        return {"comment": comment, "proto": proto, "ports": ports, "any": True, "v4": [],
-                "v6": []}
+        return {"comment": comment, "proto": proto, "ports": ports, "action": action,
+                "any": True, "v4": [], "v6": []}
     unique = sorted(set(sources), key=lambda n: (n.version, n))
-    return {"comment": comment, "proto": proto, "ports": ports, "any": False,
+    return {"comment": comment, "proto": proto, "ports": ports, "action": action, "any": False,
             "v4": [str(n) for n in unique if n.version == 4],
             "v6": [str(n) for n in unique if n.version == 6]}
 
 
 def firewall_rules(services: list, groups: dict, hostvars, host_groups: list,
                    extra_rules: list, ssh_sources: list, ssh_port, control: str = "") -> list:
-    """The accept rules of one host.
+    """The rules of one host: the extra rules that drop or reject first (so that they can carve
+    a source out of an allow-list), then the accept rules.
 
     services: [{name, ports: [..], proto?, at: [group] (empty: every host), from: [group] or
     'any'}]; groups: Ansible's `groups`; hostvars: Ansible's `hostvars` (or {host: {vars}}),
     each host's address being firewall_address, else ansible_host; host_groups: this host's
     group_names; extra_rules: firewall_extra_rules, [{port, proto?, from_groups?, from?,
-    comment?}]; ssh_sources: firewall_ssh_sources; ssh_port: firewall_ssh_port; control: the
-    address this run's connection comes from ('' when not over SSH), always allowed to SSH.
-    Returns [{comment, proto, ports, any, v4, v6}]; rules whose source lists are empty are left
-    out (nobody to allow).
+    action? (accept, drop or reject), comment?}]; ssh_sources: firewall_ssh_sources; ssh_port:
+    firewall_ssh_port; control: the address this run's connection comes from ('' when not over
+    SSH), always allowed to SSH. Returns [{comment, proto, ports, action, any, v4, v6}]; rules
+    whose source lists are empty are left out (nobody to allow).
     """
     if not isinstance(extra_rules, list):
         raise AnsibleFilterError("firewall_extra_rules must be a list of rules")
@@ -96,6 +99,7 @@ def firewall_rules(services: list, groups: dict, hostvars, host_groups: list,
         ssh.append(_network(control, "the control node's address"))
     rules = [_rule("ssh from firewall_ssh_sources and the control node", "tcp",
                    [_port(ssh_port, "firewall_ssh_port")], ssh)]
+    denied = []
     mine = set(host_groups)
     for service in services:
         name = service["name"]
@@ -115,10 +119,15 @@ def firewall_rules(services: list, groups: dict, hostvars, host_groups: list,
         where = f"firewall_extra_rules[{i}]"
         if not isinstance(extra, dict):
             raise AnsibleFilterError(f"{where} must be a mapping with port and from/from_groups")
-        unknown = set(extra) - {"port", "proto", "from", "from_groups", "comment"}
+        unknown = set(extra) - {"port", "proto", "from", "from_groups", "action", "comment"}
         if unknown:
             raise AnsibleFilterError(f"{where}: unknown keys {sorted(unknown)}; allowed: port, "
-                                     "proto, from, from_groups, comment")
+                                     "proto, from, from_groups, action, comment")
+        action = extra.get("action", "accept")
+        if action not in ACTIONS:
+            raise AnsibleFilterError(f"{where}: action must be accept, drop or reject, got "
+                                     f"{action!r}")
+        into = rules if action == "accept" else denied
         proto = extra.get("proto", "tcp")
         if proto not in PROTOCOLS:
             raise AnsibleFilterError(f"{where}: proto must be tcp or udp, got {proto!r}")
@@ -128,7 +137,7 @@ def firewall_rules(services: list, groups: dict, hostvars, host_groups: list,
                                      "and/or from_groups")
         comment = str(extra.get("comment") or f"extra rule {i}").replace('"', "'")
         if extra.get("from") == "any":
-            rules.append(_rule(comment, proto, [port], None))
+            into.append(_rule(comment, proto, [port], None, action))
             continue
         listed = extra.get("from") or []
         if not isinstance(listed, list):
@@ -138,8 +147,8 @@ def firewall_rules(services: list, groups: dict, hostvars, host_groups: list,
         if not isinstance(from_groups, list):
             raise AnsibleFilterError(f"{where}: from_groups must be a list of group names")
         sources += _group_sources(from_groups, groups, hostvars, f"{where}.from_groups")
-        rules.append(_rule(comment, proto, [port], sources))
-    return [r for r in rules if r["any"] or r["v4"] or r["v6"]]
+        into.append(_rule(comment, proto, [port], sources, action))
+    return [r for r in denied + rules if r["any"] or r["v4"] or r["v6"]]
 
 
 class FilterModule:

@@ -542,6 +542,23 @@ def alerts_cmd(**opts):
     run_playbook(require_playbook("alerts", "`golive alerts`"), report=alerts_verdict, **opts)
 
 
+@cli.command("audit")
+@run_options
+def audit_cmd(**opts):
+    """Per host: the TCP ports it listens on and which of them another host reaches (probed from
+    outside), against what the inventory's firewall allows; changes to golive's firewall table
+    by hand; pending security updates and a required reboot; sshd's effective settings; files
+    readable by every local user that hold a secret of the inventory or a private key.
+
+    Read-only. Exit 1 on a finding of severity high (a port open to a host the inventory does
+    not allow, a changed firewall, a readable secret, root or password login). --json carries
+    each host's {ports, findings, firewall, sshd, updates, secret_files} under "report".
+    """
+    from golive.render import audit_verdict
+
+    run_playbook(require_playbook("audit", "`golive audit`"), report=audit_verdict, **opts)
+
+
 @cli.group("backup", invoke_without_command=True)
 @click.option("--type", "backup_type", type=click.Choice(["full", "diff", "incr"]),
               default="full", show_default=True, help="pgBackRest backup type.")

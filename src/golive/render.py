@@ -293,6 +293,48 @@ def check_verdict(report: dict[str, Any], as_json: bool, strict: bool = False,
     return 0, ""
 
 
+def _ports_phrase(ports: list[dict[str, Any]]) -> str:
+    """'exposed 22,5432; filtered 9187; loopback 6379' of an audit's ports."""
+    groups: dict[str, list[str]] = {"exposed": [], "filtered": [], "unprobed": [], "loopback": []}
+    for port in ports:
+        key = ("loopback" if port.get("loopback_only") else "unprobed"
+               if port.get("exposed") is None else "exposed" if port["exposed"] else "filtered")
+        groups[key].append(str(port["port"]))
+    return "; ".join(f"{k} {','.join(v)}" for k, v in groups.items() if v) or "nothing listens"
+
+
+def audit_verdict(report: dict[str, Any], as_json: bool,
+                  stream: IO[str] | None = None) -> tuple[int, str]:
+    """`golive audit`: per host, the TCP ports (exposed to the probing host, filtered, loopback
+    only) and each finding with its severity. Exit 1 on a finding of severity high, or when a
+    host returned nothing."""
+    missing = [h for h in sorted(report) if not report[h]]
+    high = [f"{h}: {f['what']}" for h, doc in sorted(report.items()) if doc
+            for f in doc.get("findings") or [] if f.get("severity") == "high"]
+    if not as_json:
+        stream = stream or sys.stdout
+        rows = []
+        for host in sorted(report):
+            doc = report[host]
+            if not doc:
+                rows.append((host, "-", "-", "no data"))
+                continue
+            rows.append((host, "info", "ports",
+                         f"{_ports_phrase(doc.get('ports') or [])} (probed from "
+                         f"{doc.get('prober') or 'nowhere'})"))
+            rows += [(host, f["severity"], f["kind"], f["what"])
+                     for f in doc.get("findings") or []]
+        click.echo(table(("host", "severity", "kind", "finding"), rows), file=stream)
+        counts = {s: sum(1 for r in rows if r[1] == s) for s in ("high", "medium")}
+        click.echo(f"{len(report) - len(missing)} host(s) audited: {counts['high']} high, "
+                   f"{counts['medium']} medium finding(s)", file=stream)
+    if missing:
+        return 1, f"no audit from {', '.join(missing)}"
+    if high:
+        return 1, f"{len(high)} high finding(s): {'; '.join(high)}"
+    return 0, ""
+
+
 def _days(value) -> str:
     return "-" if value is None else f"{float(value):.1f}"
 

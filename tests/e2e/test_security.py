@@ -166,17 +166,18 @@ def ruleset(host: str) -> str:
 
 
 def test_a_ruleset_that_cuts_the_control_node_off_is_rolled_back(lab, tmp_path):
-    """sshd on 22, the ruleset allowing SSH on 2222 only: loaded, the control node's new
-    connection fails, the previous table is back and the host is still managed."""
+    """A deliberate bad extra rule (drop new SSH connections from anywhere): loaded, the control
+    node's new connection fails, the previous table is back and the host is still managed."""
     before = ruleset("web2")
-    wrong = tmp_path / "wrong.yml"
-    wrong.write_text(json.dumps({"firewall_ssh_port": 2222}))
-    proc = golive("converge", "--only", "security", "-l", "web2", "-e", f"@{wrong}", "--json")
+    bad = tmp_path / "bad.yml"
+    bad.write_text(json.dumps({"firewall_extra_rules": [
+        {"port": 22, "from": "any", "action": "drop", "comment": "a bad rule"}]}))
+    proc = golive("converge", "--only", "security", "-l", "web2", "-e", f"@{bad}", "--json")
     assert proc.returncode == 1, proc.stderr
     failed = as_json(proc)["failed_tasks"]
     assert [f["task"] for f in failed] == [
         "Apply | The control node still reaches SSH with a new connection", "Apply | Say why"]
-    assert "was rolled back" in failed[1]["msg"] and "firewall_ssh_port (2222)" in failed[1]["msg"]
+    assert "was rolled back" in failed[1]["msg"] and "firewall_extra_rules" in failed[1]["msg"]
     assert ruleset("web2") == before
     timer = podman("exec", container("web2"), "systemctl", "is-active",
                    "golive-firewall-rollback.timer")
@@ -184,3 +185,108 @@ def test_a_ruleset_that_cuts_the_control_node_off_is_rolled_back(lab, tmp_path):
     again = golive("converge", "--only", "security", "-l", "web2", "--json")
     assert again.returncode == 0, again.stderr
     assert as_json(again)["hosts"]["web2"]["changed"] == 0
+
+
+def address(host: str) -> str:
+    from golive import lab
+
+    return next(h.address for h in lab.lab_hosts() if h.name == host)
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    import difflib
+
+    return [line for line in difflib.ndiff(before.splitlines(), after.splitlines())
+            if line[:2] in ("+ ", "- ")]
+
+
+def test_a_host_added_to_a_group_is_allowed_and_nothing_else_changes(lab, tmp_path):
+    """mon1 added to the backup group (a copy of the lab inventory with one more file): the db
+    and backup hosts let it reach pgBackRest's TLS server, mon1 opens that port to them, and no
+    other host's table and no other line changes. The lab's inventory converged again on those
+    four puts every table back."""
+    import shutil
+
+    from golive import paths
+
+    hosts = sorted(h.name for h in lab.lab_hosts())
+    before = {h: ruleset(h) for h in hosts}
+    assert not reaches("mon1", "db1", 8432)
+    grown = tmp_path / "inventory"
+    shutil.copytree(paths.lab_inventory(), grown, symlinks=True)
+    (grown / "zz-grown.yml").write_text(
+        "all:\n  children:\n    backup:\n      hosts:\n        mon1:\n")
+    try:
+        proc = golive("converge", "--only", "security", "-i", str(grown), "--json")
+        assert proc.returncode == 0, proc.stderr
+        changed = {h for h, s in as_json(proc)["hosts"].items() if s["changed"]}
+        assert changed == {"db1", "db2", "backup1", "mon1"}
+        after = {h: ruleset(h) for h in hosts}
+        assert {h for h in hosts if after[h] != before[h]} == changed
+        for host in ("db1", "db2", "backup1"):
+            lines = changed_lines(before[host], after[host])
+            assert len(lines) == 2 and "tcp dport 8432 accept" in lines[1], (host, lines)
+            assert address("mon1") in lines[1] and address("mon1") not in lines[0], lines
+        assert [line.split(" saddr")[0] for line in
+                changed_lines(before["mon1"], after["mon1"])] == ["+ \t\tip"]
+        assert reaches("mon1", "db1", 8432)
+        assert not reaches("mon1", "db1", 5432)
+    finally:
+        # only the four changed: the others' tables were compared above
+        back = golive("converge", "--only", "security", "-l", "db1,db2,backup1,mon1", "--json")
+        assert back.returncode == 0, back.stderr
+    assert {h: ruleset(h) for h in hosts} == before
+    assert not reaches("mon1", "db1", 8432)
+
+
+def audit(*args: str):
+    proc = golive("audit", "--json", *args, timeout=600)
+    return proc, as_json(proc)["report"]
+
+
+def test_golive_audit_finds_nothing_high_on_the_lab_and_a_port_opened_by_hand(lab):
+    """The converged lab: every host audited, probed from another lab host, no high finding,
+    the firewall's refusals seen from outside. Then on db1 a listener on a random port and an
+    accept rule added by hand inside golive's table: the audit reports the port as exposed and
+    the table as changed, and exits 1; a converge of the security tier undoes the rule."""
+    import random
+
+    clean, report = audit()
+    high = {h: [f["what"] for f in d["findings"] if f["severity"] == "high"]
+            for h, d in report.items()}
+    assert clean.returncode == 0, (high, clean.stderr)
+    assert set(report) == {h.name for h in lab.lab_hosts()}
+    db1 = report["db1"]
+    ports = {p["port"]: p for p in db1["ports"]}
+    prober = db1["prober"]
+    assert prober and prober != "db1"
+    # what the probe from outside saw agrees with what the firewall lets the prober reach
+    assert ports[5432]["exposed"] is reaches(prober, "db1", 5432) is ports[5432]["allowed"]
+    assert ports[6432]["exposed"] is reaches(prober, "db1", 6432) is ports[6432]["allowed"]
+    assert db1["sshd"]["permitrootlogin"] == "no" and db1["firewall"]["drift"] == []
+    assert "exposed" in clean.stdout or "filtered" in clean.stdout
+
+    port = random.randint(40000, 49999)
+    before = ruleset("db1")
+    listener = podman("exec", container("db1"), "systemd-run", "--unit", "golive-audit-listener",
+                      "python3", "-m", "http.server", str(port))
+    assert listener.returncode == 0, listener.stderr
+    try:
+        added = podman("exec", container("db1"), "nft", "add", "rule", "inet", "golive", "input",
+                       "tcp", "dport", str(port), "accept")
+        assert added.returncode == 0, added.stderr
+        assert reaches(prober, "db1", port)
+        dirty, report = audit("-l", f"db1,{prober}")
+        assert dirty.returncode == 1
+        findings = {(f["severity"], f["kind"]): f["what"] for f in report["db1"]["findings"]}
+        assert f"tcp/{port} (python3) answers {prober}" in findings[("high", "exposed")]
+        assert f"tcp dport {port} accept" in findings[("high", "firewall")]
+        assert f"tcp/{port} (python3) answers {prober}" in dirty.stderr
+        fixed = golive("converge", "--only", "security", "-l", "db1", "--json")
+        assert fixed.returncode == 0, fixed.stderr
+        assert as_json(fixed)["hosts"]["db1"]["changed"] >= 1
+        assert ruleset("db1") == before
+        assert not reaches(prober, "db1", port)
+    finally:
+        podman("exec", container("db1"), "systemctl", "stop", "golive-audit-listener")
+        podman("exec", container("db1"), "nft", "-f", "/etc/golive/firewall/ruleset.nft")

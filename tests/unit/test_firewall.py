@@ -52,7 +52,7 @@ def test_a_web_host_is_open_to_everyone_on_80_and_443_only(fw):
     got = {r["comment"]: r for r in rules(fw, ["web"])}
     assert got["http and https from anywhere"] == {
         "comment": "http and https from anywhere", "proto": "tcp", "ports": [80, 443],
-        "any": True, "v4": [], "v6": []}
+        "action": "accept", "any": True, "v4": [], "v6": []}
     assert set(got) == {"ssh from firewall_ssh_sources and the control node",
                         "http and https from anywhere", "node exporter from mon"}
 
@@ -83,7 +83,20 @@ def test_extra_rules_and_ipv6_sources(fw):
     assert not any(r["comment"].startswith("ssh") for r in got)
 
 
+def test_drop_and_reject_rules_come_before_every_accept_rule(fw):
+    got = rules(fw, ["db", "pgbouncer"], extra=[
+        {"port": 3000, "from": "any", "comment": "grafana"},
+        {"port": 6432, "from": ["10.0.3.0/24"], "action": "reject", "comment": "old subnet"},
+        {"port": 22, "from": "any", "action": "drop", "comment": "no ssh"}])
+    assert [(r["comment"], r["action"]) for r in got[:2]] == [("old subnet", "reject"),
+                                                             ("no ssh", "drop")]
+    assert {r["action"] for r in got[2:]} == {"accept"}
+    assert got[-1]["comment"] == "grafana"
+
+
 @pytest.mark.parametrize(("kwargs", "words"), [
+    ({"extra": [{"port": 80, "from": "any", "action": "deny"}]},
+     "firewall_extra_rules[0]: action must be accept, drop or reject, got 'deny'"),
     ({"extra": [{"port": 9999, "from_groups": ["webz"]}]},
      "firewall_extra_rules[0].from_groups: unknown group 'webz'; the inventory has backup, cache"),
     ({"extra": [{"port": 70000, "from": ["10.0.0.1"]}]},
