@@ -96,6 +96,17 @@ description:
     1000). A chrony that is not synchronised is C(warn). When neither answers, the check is
     C(ok) if C(timedatectl show) says the clock is synchronised (another daemon, offset
     unknown), else C(warn) with the value V(no time daemon)."
+  - "C(updates): pending Debian security updates, from the package lists already on the host
+    (nothing is downloaded: the lists are as fresh as the last C(apt-get update), which
+    C(apt-daily.timer) runs daily; the message says how old they are). An upgradable package
+    is a security update when its candidate version comes from a suite ending in C(-security)
+    or labelled C(Debian-Security). The value is how many there are: C(warn_security_pending)
+    (default 0, so any pending one warns), C(max_security_pending) (fail, default null). The
+    message names them with their versions (the first 10, then how many more) and the entry
+    carries them all in C(updates). A reboot asked for by Debian's C(/run/reboot-required) is
+    C(warn), naming the packages of C(/run/reboot-required.pkgs), unless
+    C(warn_reboot_required) is false. No package lists at all is C(warn) (the count would mean
+    nothing); without python3-apt the check is C(fail). C(timeout_s) (default 30)."
   - The module only reads, never reports C(changed), and runs normally in check mode.
 version_added: 0.1.0
 author: golive maintainers
@@ -106,6 +117,8 @@ requirements:
   - psycopg2 on the target for C(postgres) checks (Debian package C(python3-psycopg2))
   - redis-py on the target for C(redis) checks (Debian package C(python3-redis))
   - cryptography on the target for C(certificate) checks (Debian package C(python3-cryptography))
+  - python3-apt on the target for C(updates) checks (Debian package C(python3-apt), which
+    unattended-upgrades and Ansible's apt module need too)
 options:
   checks:
     description:
@@ -204,6 +217,7 @@ EXAMPLES = r"""
       - {name: backup, type: backup_age, path: "/var/backups/golive/*.dump"}
       - {name: tls, type: certificate, path: /etc/golive/tls/web.example.org/fullchain.pem}
       - {name: clock, type: clock}
+      - {name: updates, type: updates, max_security_pending: 20}
     secrets:
       db: "{{ vault_app_db_password }}"
       redis: "{{ vault_redis_app_password }}"
@@ -239,14 +253,15 @@ checks:
       type: str
     value:
       description:
-        - The measured value; a number in RV(checks[].unit) for most types, a string for
+        - The measured value; a number in RV(checks[].unit) for most types (for C(updates),
+          how many security updates are pending), a string for
           C(systemd) (the unit's state), C(file) (V(0600 owner:group), or V(missing)) and a
           C(clock) whose offset is unknown (V(synchronized) or V(no time daemon)).
         - Null when nothing could be measured (an unreachable target, an error).
       type: raw
     unit:
-      description: Unit of RV(checks[].value) (V(GB), V(%), V(per CPU), V(ms), V(h), V(days)),
-        null when the value is not a number.
+      description: Unit of RV(checks[].value) (V(GB), V(%), V(per CPU), V(ms), V(h), V(days),
+        V(updates)), null when the value is not a number.
       type: str
     threshold:
       description: The thresholds applied, for a human, such as V(>= 20 GB (warn\), >= 10 GB
@@ -262,6 +277,13 @@ checks:
     served:
       description: C(app_health) only, the version the app answered (null when none).
       type: str
+    updates:
+      description:
+        - "C(updates) only, when the lists could be read: C(security) (C(name), C(installed),
+          C(candidate), C(suite) of each pending security update, by name), C(other) (names of
+          the other upgradable packages), C(lists_age_s) (seconds since the newest package
+          list was written, null without lists) and C(reboot) (C(required), C(packages))."
+      type: dict
   sample:
     - name: disk_root
       type: disk
@@ -331,7 +353,7 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 from ansible_collections.golive.ops.plugins.module_utils import alerts as alerts_utils
-from ansible_collections.golive.ops.plugins.module_utils import certificate, health, pg
+from ansible_collections.golive.ops.plugins.module_utils import apt_updates, certificate, health, pg
 from ansible_collections.golive.ops.plugins.module_utils import http as http_utils
 from ansible_collections.golive.ops.plugins.module_utils import redis as redis_utils
 from ansible_collections.golive.ops.plugins.module_utils.jsonpath import json_problems, json_text
@@ -341,6 +363,7 @@ GB = 1024**3
 GRACE_S = 2.0  # how long after its timeout_s a check is abandoned
 HTTP_BODY_LIMIT = http_utils.BODY_LIMIT
 MAX_SHOWN_PROBLEMS = 3
+MAX_SHOWN_UPDATES = 10
 _MODE = re.compile(r"0?[0-7]{3}|[0-7]{4}")
 _TIMESPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(us|µs|ms|min|s|h)")
 _TIMESPAN_UNITS_MS = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0, "min": 60000.0, "h": 3.6e6}
@@ -522,6 +545,15 @@ TYPES = {
             "timeout_s": _timeout(10.0),
         },
         "limits": (Limit("warn_offset_ms", "max_offset_ms", False, "ms"),),
+    },
+    "updates": {
+        "fields": {
+            "warn_security_pending": _threshold(0.0),
+            "max_security_pending": _threshold(),
+            "warn_reboot_required": Field("bool", True),
+            "timeout_s": _timeout(30.0),
+        },
+        "limits": (Limit("warn_security_pending", "max_security_pending", False, "updates"),),
     },
 }
 IDENTITY = ("name", "type")
@@ -881,6 +913,8 @@ def threshold_text(check: dict) -> str:
             f"{key} {check[key]}" for key in ("mode", "owner", "group") if check[key] is not None
         ]
         return ", ".join(["present", *wanted])
+    if check_type == "updates" and check["warn_reboot_required"]:
+        return ", ".join([*numeric, "no reboot required (warn)"])
     return ", ".join(numeric) or "none"
 
 
@@ -970,6 +1004,8 @@ class Env:
     pg_connect: Callable = pg.connect
     redis_connect: Callable = redis_utils.connect
     http_get: Callable = alerts_utils.fetch_json
+    apt_pkg: Any = None  # python3-apt's apt_pkg, imported by the updates check when None
+    root: str = "/"  # where the updates check looks for run/reboot-required
     grace_s: float = GRACE_S
 
 
@@ -1340,6 +1376,58 @@ def check_alerts(check: dict, env: Env) -> Outcome:
     return Outcome("ok", 0, f"{len(firing)} alerts firing, none critical")
 
 
+def shown_list(items: list[str], limit: int = MAX_SHOWN_UPDATES) -> str:
+    """'a, b, c' or, past LIMIT items, 'a, ..., j and 5 more'."""
+    if len(items) <= limit:
+        return ", ".join(items)
+    return f"{', '.join(items[:limit])} and {len(items) - limit} more"
+
+
+def age_text(seconds: float) -> str:
+    """How long ago, in the largest sensible unit: '40 s', '12 min', '5.5 h', '3.2 days'."""
+    if seconds < 120:
+        return f"{number_text(round(seconds))} s"
+    if seconds < 7200:
+        return f"{number_text(round(seconds / 60))} min"
+    if seconds < 172800:
+        return f"{number_text(round(seconds / 3600, 1))} h"
+    return f"{number_text(round(seconds / 86400, 1))} days"
+
+
+def check_updates(check: dict, env: Env) -> Outcome:
+    """Pending security updates (the host's package lists as they are) and a required reboot."""
+    try:
+        pending = apt_updates.pending_updates(env.apt_pkg)
+    except apt_updates.AptUnavailable as exc:
+        raise CheckFailed(f"cannot tell which updates are pending: {exc}") from None
+    except SystemError as exc:  # apt_pkg's errors: unreadable lists or status
+        raise CheckFailed(f"APT cannot read its package lists: {one_line(exc)}") from None
+    reboot = apt_updates.reboot_required(env.root)
+    security, age = pending["security"], pending["lists_age_s"]
+    if security:
+        named = shown_list([f"{u['name']} {u['installed']} -> {u['candidate']} ({u['suite']})"
+                            for u in security])
+        detail = f"{len(security)} security update(s) pending: {named}"
+    else:
+        detail = "no security update pending"
+    outcome = verdict(check, len(security), detail)
+    status, parts = outcome.status, [outcome.detail]
+    if pending["other"]:
+        parts.append(f"{len(pending['other'])} other package(s) upgradable")
+    if age is None:
+        parts.append("no package lists (apt-get update never ran), so pending updates are unknown")
+        status = "warn" if status == "ok" else status
+    else:
+        parts.append(f"package lists {age_text(age)} old")
+    if reboot["required"]:
+        who = f" by {shown_list(reboot['packages'])}" if reboot["packages"] else ""
+        parts.append(f"reboot required{who}")
+        if check["warn_reboot_required"] and status == "ok":
+            status = "warn"
+    return Outcome(status, len(security), "; ".join(parts), outcome.unit,
+                   {"updates": {**pending, "reboot": reboot}})
+
+
 RUNNERS = {
     "disk": check_disk,
     "memory": check_memory,
@@ -1355,6 +1443,7 @@ RUNNERS = {
     "certificate": check_certificate,
     "clock": check_clock,
     "alerts": check_alerts,
+    "updates": check_updates,
 }
 
 

@@ -63,7 +63,8 @@ def run(module, *items, options=None, **deps):
     assert not failed, result
     assert result["changed"] is False
     for entry in result["checks"]:
-        assert set(entry) == RESULT_KEYS | ({"served"} if entry["type"] == "app_health" else set())
+        extra = {"app_health": {"served"}, "updates": {"updates"}}.get(entry["type"], set())
+        assert set(entry) == RESULT_KEYS | extra
         assert "\n" not in entry["message"]
     return result
 
@@ -103,7 +104,8 @@ def spies(checks, monkeypatch):
         (
             [{"name": "x", "type": "htp"}],
             "checks[0] 'x': unknown type 'htp' (types: alerts, app_health, backup_age, "
-            "certificate, clock, disk, file, http, load, memory, postgres, redis, systemd, tcp)",
+            "certificate, clock, disk, file, http, load, memory, postgres, redis, systemd, tcp, "
+            "updates)",
         ),
         ([{"name": "root", "type": "disk"}], "checks[0] 'root': missing required field path"),
         ([{"type": "memory"}], "checks[0]: missing required field name"),
@@ -235,7 +237,7 @@ def test_every_problem_is_reported_at_once(checks, spies, ansible_module):
     assert result["problems"] == [
         "checks[1] 'a': missing required field path (type disk)",
         "checks[2] 'b': unknown type 'nope' (types: alerts, app_health, backup_age, certificate, "
-        "clock, disk, file, http, load, memory, postgres, redis, systemd, tcp)",
+        "clock, disk, file, http, load, memory, postgres, redis, systemd, tcp, updates)",
         "checks[3] 'a': duplicate name, also checks[1] 'a'",
         "checks[3] 'a': unknown field 'timout_s' (fields of tcp: host, name, port, timeout_s, "
         "type)",
@@ -1404,7 +1406,8 @@ def test_problems_name_where_a_check_was_defined(checks, spies, ansible_module):
         "checks_thresholds.disk: unknown field 'min_free' (fields of disk: min_free_gb, "
         "min_free_percent, name, path, timeout_s, type, warn_free_gb, warn_free_percent)",
         "checks_extra[0] 'x': unknown type 'htp' (types: alerts, app_health, backup_age, "
-        "certificate, clock, disk, file, http, load, memory, postgres, redis, systemd, tcp)",
+        "certificate, clock, disk, file, http, load, memory, postgres, redis, systemd, tcp, "
+        "updates)",
         "checks_extra[1] 'm': duplicate name, also checks_host[0] 'm'",
     ]
 

@@ -73,23 +73,33 @@ def refusals(tmp_path_factory) -> dict[int, str]:
                  {"name": "Report", "ansible.builtin.copy": {
                      "content": "{{ preflight_results | to_json }}", "dest": str(report),
                      "mode": "0600"}}]}]
+    run_cases(tmp, play, FIXTURES / "local-inventory.yml", "-l", "local")
+    return {int(k): v for k, v in json.loads(report.read_text()).items()}
+
+
+def run_cases(tmp: Path, play: list, inventory: Path, *options: str) -> None:
+    """ansible-playbook PLAY (written to TMP) against INVENTORY; it must run through (a refusal
+    is rescued and recorded by its case)."""
     playbook = tmp / "preflight.yml"
     playbook.write_text(yaml.safe_dump(play, sort_keys=False))
     env = {**os.environ, **runner.run_env()}
     proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i",
-                           str(FIXTURES / "local-inventory.yml"), "-l", "local", str(playbook)],
+                           str(inventory), *options, str(playbook)],
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return {int(k): v for k, v in json.loads(report.read_text()).items()}
 
 
-@pytest.mark.parametrize("index", range(len(CASES)),
-                         ids=[f"{r}-{'ok' if w is None else w[0]}" for r, _, w in CASES])
-def test_bad_input_is_refused_naming_the_variable(refusals, index):
-    words = CASES[index][2]
-    message = refusals[index]
+def assert_verdict(message: str, words: list[str] | None) -> None:
+    """A case's recorded MESSAGE: '' (passed) when WORDS is None, else a preflight refusal
+    naming every one of WORDS."""
     if words is None:
         assert message == "", f"good input refused: {message}"
         return
     assert message.startswith("Preflight |"), message
     assert all(w in message for w in words), message
+
+
+@pytest.mark.parametrize("index", range(len(CASES)),
+                         ids=[f"{r}-{'ok' if w is None else w[0]}" for r, _, w in CASES])
+def test_bad_input_is_refused_naming_the_variable(refusals, index):
+    assert_verdict(refusals[index], CASES[index][2])
