@@ -33,11 +33,18 @@ demo: setup
 	$(TIMED) "deploy" $(GOLIVE) deploy --artifact build/demo/golive-sample-app-1.0.0.tar.gz
 	$(GOLIVE) lab status
 
-## test: static checks, unit tests, then every Molecule scenario (one at a time) beside the
-## end-to-end run: their containers differ (golive-mol-*, golive-lab-*), and one after the other
-## they would not fit CI's 90 minutes on 2 cores
+## test: static checks, unit tests, the whole-lab idempotence converge alone (on an idle machine
+## it takes a third of its time beside Molecule), then every Molecule scenario (one at a time)
+## beside the rest of the end-to-end run: their containers differ (golive-mol-*, golive-lab-*),
+## and one after the other they would not fit CI's 90 minutes on 2 cores. The two e2e runs
+## carry their process samples and CLI outputs to test_secrets through E2E_CARRY.
+E2E_FIRST := tests/e2e/test_lab_converge.py::test_converge_twice_second_changes_nothing
+E2E_CARRY := $(CURDIR)/build/e2e-carry.json
 test: setup lint unit
-	$(MAKE) -j2 molecule e2e MOLECULE_JOBS=1
+	rm -f $(E2E_CARRY)
+	$(MAKE) e2e E2E_TESTS=$(E2E_FIRST) E2E_NAME="e2e idempotence" GOLIVE_E2E_CARRY=$(E2E_CARRY)
+	$(MAKE) -j2 molecule e2e MOLECULE_JOBS=1 E2E_ARGS="--deselect $(E2E_FIRST)" \
+	  GOLIVE_E2E_CARRY=$(E2E_CARRY)
 
 setup: packages venv image tools
 
@@ -86,8 +93,12 @@ molecule: venv image
 	$(WITH_ENV) MOLECULE_JOBS=$(MOLECULE_JOBS) $(TIMED) "molecule ($(MOLECULE_PLATFORM))" \
 	  tests/scripts/molecule-all.sh $(SCENARIOS)
 
+E2E_TESTS ?= tests/e2e
+E2E_NAME ?= e2e
+E2E_ARGS ?=
 e2e: venv image
-	$(TIMED) "e2e ($(PLATFORM))" $(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 tests/e2e
+	$(TIMED) "$(E2E_NAME) ($(PLATFORM))" $(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 \
+	  $(E2E_ARGS) $(E2E_TESTS)
 
 ## bench: wrapper overhead of `golive run`; pgbench direct vs PgBouncer; Redis failover time;
 ## wall time of `golive check` over the lab; restore test vs raw pgbackrest restore; deploy and

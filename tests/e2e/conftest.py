@@ -168,6 +168,32 @@ class ProcessSampler:
         return False
 
 
+# `make test` runs the whole-lab idempotence converge in a pytest session of its own, before
+# Molecule starts beside the rest of the suite; GOLIVE_E2E_CARRY names a file (0600) through
+# which one session hands the next its process samples and CLI outputs, for test_secrets.
+CARRY = os.environ.get("GOLIVE_E2E_CARRY")
+
+
+def pytest_sessionstart(session):
+    if CARRY and os.path.exists(CARRY):
+        with open(CARRY) as f:
+            carried = json.load(f)
+        for host, lines in carried["ps_samples"].items():
+            PS_SAMPLES.setdefault(host, set()).update(lines)
+        for host, rounds in carried["ps_rounds"].items():
+            PS_ROUNDS[host] = PS_ROUNDS.get(host, 0) + rounds
+        CLI_OUTPUTS.extend(tuple(item) for item in carried["cli_outputs"])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if CARRY:
+        os.makedirs(os.path.dirname(CARRY) or ".", exist_ok=True)
+        fd = os.open(CARRY, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"ps_samples": {h: sorted(v) for h, v in PS_SAMPLES.items()},
+                       "ps_rounds": PS_ROUNDS, "cli_outputs": CLI_OUTPUTS}, f)
+
+
 FIRST = "test_lab_converge.py::test_converge_twice_second_changes_nothing"
 
 

@@ -252,7 +252,7 @@ def test_no_secret_in_process_lists_during_converge(hosts, secrets):
     sampled by test_lab_converge during its whole-lab converge."""
     if not PS_SAMPLES:
         pytest.skip("no process samples: test_lab_converge's whole-lab converge did not run "
-                    "in this session")
+                    "in this session (nor, with GOLIVE_E2E_CARRY, in the one before)")
     missing = sorted(set(hosts) - set(PS_SAMPLES))
     assert not missing, f"no process sample could be taken on {missing}"
     leaks = []

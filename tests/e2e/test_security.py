@@ -290,3 +290,41 @@ def test_golive_audit_finds_nothing_high_on_the_lab_and_a_port_opened_by_hand(la
     finally:
         podman("exec", container("db1"), "systemctl", "stop", "golive-audit-listener")
         podman("exec", container("db1"), "nft", "-f", "/etc/golive/firewall/ruleset.nft")
+
+
+def security_pending(host: str) -> list[str]:
+    """apt-get's own answer on HOST: the installed packages the security suite would upgrade."""
+    proc = podman("exec", container(host), "apt-get", "-s", "-o", "Debug::NoLocking=1",
+                  "dist-upgrade")
+    assert proc.returncode == 0, proc.stderr
+    return sorted(line.split()[1] for line in proc.stdout.splitlines()
+                  if line.startswith("Inst ") and " [" in line and "-security " in line)
+
+
+def test_golive_check_names_pending_security_updates_and_a_required_reboot(lab):
+    """On web2, against apt-get's own simulation: the updates check counts and names the same
+    security updates (the lab's images are Debian's point release, so some are nearly always
+    pending, and the lab counts them without warning). A reboot asked for warns, naming the
+    packages that asked; --strict then exits 1 naming host and check."""
+    want = security_pending("web2")
+    marker = podman("exec", container("web2"), "sh", "-c",
+                    "printf 'libc6\\nlinux-image-amd64\\n' > /run/reboot-required.pkgs && "
+                    "touch /run/reboot-required")
+    assert marker.returncode == 0, marker.stderr
+    try:
+        proc = golive("check", "-l", "web2", "--json")
+        strict = golive("check", "-l", "web2", "--strict")
+    finally:
+        podman("exec", container("web2"), "rm", "-f", "/run/reboot-required",
+               "/run/reboot-required.pkgs")
+    assert proc.returncode == 0, proc.stderr
+    entry = next(c for c in as_json(proc)["report"]["web2"]["checks"] if c["name"] == "updates")
+    assert entry["status"] == "warn", entry
+    assert sorted(u["name"] for u in entry["updates"]["security"]) == want
+    assert entry["value"] == len(want)
+    assert all(f"{name} " in entry["message"] for name in want[:5]), entry["message"]
+    assert "reboot required by libc6, linux-image-amd64" in entry["message"]
+    assert strict.returncode == 1 and "web2/updates" in strict.stderr
+    after = golive("check", "-l", "web2", "--json")
+    entry = next(c for c in as_json(after)["report"]["web2"]["checks"] if c["name"] == "updates")
+    assert entry["status"] == "ok" and "reboot" not in entry["message"], entry
