@@ -354,6 +354,8 @@ LAB_ONLY = {
     "checks_thresholds": "relaxed for containers sharing one machine (load, disk, latency, "
                          "Pebble's changing root); the example keeps the plans' figures",
     "checks_skip": "the lab's containers run no time daemon (clock)",
+    "updates_enabled": "the lab's hosts live for one test run; a nightly upgrade would restart "
+                       "daemons under a drill (the example keeps the role's default, on)",
     "pebble_certificate_validity_seconds": "Pebble, the lab's ACME CA (group acme)",
     "tls_acme_ca_bundle_host": "the CA of Pebble's API; Let's Encrypt's is publicly trusted",
     "tls_acme_ca_bundle_path": "the CA of Pebble's API; Let's Encrypt's is publicly trusted",
