@@ -6,11 +6,11 @@ failure. A lab that was already running (e.g. from `make demo`) is left as it wa
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -106,57 +106,86 @@ def assert_refused_in_preflight(proc, words):
     assert all(s["changed"] == 0 for s in document["hosts"].values()), document["hosts"]
 
 
-# What every process on the lab hosts ran with (`ps -eo args`, read from /proc so that hosts
-# without procps answer too) while a whole-lab converge ran, sampled by ProcessSampler; plus the
-# control node's processes that talk to a lab container (podman exec golive-lab-*: the
-# connection's own command line). {host: {line, ...}}, and the number of rounds per host.
+# What every process on the lab hosts ran with (their command lines) while a whole-lab converge
+# ran, sampled by ProcessSampler; plus the control node's processes that name a lab container.
+# {host: {line, ...}}, and the number of rounds per host.
 PS_SAMPLES: dict[str, set[str]] = {}
 PS_ROUNDS: dict[str, int] = {}
 CONTROL = "control node"
-_PROC_ARGS = r"""for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f" 2>/dev/null; echo; done"""
+_LIBPOD = re.compile(r"libpod-([0-9a-f]{64})")
 
 
-def process_lines(host: str) -> list[str] | None:
-    """The command lines of every process of lab host HOST (CONTROL: this machine's that name
-    a lab container); None when the host could not be asked."""
-    if host == CONTROL:
-        proc = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, timeout=30,
-                              check=False)
-        return [line for line in proc.stdout.splitlines() if "golive-lab-" in line]
-    proc = podman("exec", container(host), "sh", "-c", _PROC_ARGS, timeout=30)
-    if proc.returncode != 0:
-        return None
-    return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+def lab_container_ids() -> dict[str, str]:
+    """{full container id: inventory host} of the running lab containers."""
+    proc = podman("ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}", timeout=60)
+    ids = {}
+    for line in proc.stdout.splitlines():
+        cid, _, name = line.partition(" ")
+        if name.startswith("golive-lab-"):
+            ids[cid] = name.removeprefix("golive-lab-")
+    return ids
+
+
+def process_lines(ids: dict[str, str], markers: tuple[str, ...] = ("golive-lab-",),
+                  proc_root: str = "/proc") -> dict[str, list[str]]:
+    """One pass over this machine's /proc, which sees the containers' processes too: the
+    command lines of every process in a lab container (known by the libpod-ID of its cgroup),
+    per host, and of this machine's processes that name a lab container or address (MARKERS:
+    podman's, ssh's), as CONTROL. Cheap where a `podman exec` per host and round cost a core
+    beside the converge it sampled."""
+    found: dict[str, list[str]] = {}
+    for entry in os.scandir(proc_root):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(os.path.join(entry.path, "cmdline"), "rb") as f:
+                raw = f.read()
+            with open(os.path.join(entry.path, "cgroup")) as f:
+                cgroup = f.read()
+        except OSError:
+            continue  # ended meanwhile
+        line = raw.replace(b"\0", b" ").decode(errors="replace").strip()
+        if not line:
+            continue  # a kernel thread, or a zombie
+        match = _LIBPOD.search(cgroup)
+        host = ids.get(match.group(1)) if match else None
+        if host:
+            found.setdefault(host, []).append(line)
+        elif any(marker in line for marker in markers):
+            found.setdefault(CONTROL, []).append(line)
+    return found
 
 
 class ProcessSampler:
-    """Samples process lists on HOSTS (and the control node) every INTERVAL seconds while its
-    `with` block runs, into PS_SAMPLES/PS_ROUNDS; bounded by MAX_SECONDS and by MAX_ROUNDS per
-    host, so that a hung converge cannot make it run or grow forever."""
+    """Samples the process lists of HOSTS' containers (and the control node) every INTERVAL
+    seconds while its `with` block runs, into PS_SAMPLES/PS_ROUNDS; bounded by MAX_SECONDS and
+    MAX_ROUNDS, so that a hung converge cannot make it run or grow forever."""
 
-    INTERVAL = 1.0  # the lab's ten hosts share 2 CPUs with the converge being sampled
+    INTERVAL = 0.5
     MAX_SECONDS = 1800
-    MAX_ROUNDS = 3000
+    MAX_ROUNDS = 6000
 
     def __init__(self, hosts):
-        self.hosts = [*sorted(hosts), CONTROL]
+        self.hosts = set(hosts)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="ps-sampler", daemon=True)
 
-    def _sample(self, host: str) -> None:
-        lines = process_lines(host)
-        if lines is not None:
-            PS_SAMPLES.setdefault(host, set()).update(lines)
-            PS_ROUNDS[host] = PS_ROUNDS.get(host, 0) + 1
-
     def _run(self) -> None:
+        from golive import lab
+
         deadline = time.monotonic() + self.MAX_SECONDS
-        with ThreadPoolExecutor(max_workers=len(self.hosts)) as pool:
-            for _ in range(self.MAX_ROUNDS):
-                if self.stop.is_set() or time.monotonic() > deadline:
-                    return
-                list(pool.map(self._sample, self.hosts))
-                self.stop.wait(self.INTERVAL)
+        markers = ("golive-lab-", *(f" {h.address} " for h in lab.lab_hosts()))
+        ids = lab_container_ids()
+        for _ in range(self.MAX_ROUNDS):
+            if self.stop.is_set() or time.monotonic() > deadline:
+                return
+            if not self.hosts <= set(ids.values()):  # a container (re)started: its new id
+                ids = lab_container_ids()
+            lines = process_lines(ids, markers)
+            for host in [*(self.hosts & set(ids.values())), CONTROL]:
+                PS_SAMPLES.setdefault(host, set()).update(lines.get(host, []))
+                PS_ROUNDS[host] = PS_ROUNDS.get(host, 0) + 1
+            self.stop.wait(self.INTERVAL)
 
     def __enter__(self):
         self.thread.start()

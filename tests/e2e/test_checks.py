@@ -59,8 +59,12 @@ def test_redis_stopped_on_the_primary_fails_the_check_naming_host_and_check(lab)
     assert found[(primary, "redis_server")]["status"] == "fail"
     assert found[(primary, "redis_server")]["value"] in ("inactive", "failed")
     assert f"{primary}/redis_ping" in proc.stderr and f"{primary}/redis_server" in proc.stderr
-    assert all(found[(h, "redis_ping")]["status"] == "ok"
-               for h in cache_drill.CACHE if h != primary)
+    # the others answer; their latency is the shared machine's (Molecule runs beside this
+    # suite on 2 CPUs: a local CI run saw a replica's PING above the lab's 500 ms warning)
+    others = {h: found[(h, "redis_ping")] for h in cache_drill.CACHE if h != primary}
+    assert all(e["status"] == "ok" or (e["status"] == "warn" and e["unit"] == "ms"
+                                       and "answered PING" in e["message"])
+               for e in others.values()), others
     assert f"FAIL {primary} redis_ping:" in text
     # Sentinel may have failed over meanwhile; the old primary comes back as a replica
     cache_drill.wait_healthy()

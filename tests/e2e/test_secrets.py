@@ -248,8 +248,9 @@ def test_no_secret_on_any_lab_host(hosts, secrets):
 
 
 def test_no_secret_in_process_lists_during_converge(hosts, secrets):
-    """`ps -eo args` of every lab host (and the control node's podman exec of lab containers),
-    sampled by test_lab_converge during its whole-lab converge."""
+    """The command line of every process of every lab host, and of the control node's processes
+    that name a lab container or address (podman's, ssh's), sampled every 0.5 s from this
+    machine's /proc by test_lab_converge during its whole-lab converge."""
     if not PS_SAMPLES:
         pytest.skip("no process samples: test_lab_converge's whole-lab converge did not run "
                     "in this session (nor, with GOLIVE_E2E_CARRY, in the one before)")
