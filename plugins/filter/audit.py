@@ -16,13 +16,13 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.golive.ops.plugins.filter.firewall import _address
+from ansible_collections.golive.ops.plugins.module_utils.apt_updates import pending_text, shown
 
 SEVERITIES = ("high", "medium", "info")
 # Names of variables (or keys inside them) whose strings are secrets.
 SECRET_NAME = re.compile(r"password|passwd|secret|token|passphrase|private_?key|api_?key|_key$",
                          re.IGNORECASE)
 LOOPBACK = ("127.", "::1")
-SHOWN = 8
 
 
 def audit_prober(hosts: list, target: str, chosen: str = "") -> str:
@@ -80,11 +80,6 @@ def _verdict(rules: list, source: str, port: int) -> tuple[bool, str]:
     return False, "no rule (inbound dropped)"
 
 
-def _shown(items: list[str]) -> str:
-    more = f", and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
-    return ", ".join(items[:SHOWN]) + more
-
-
 def audit_report(facts: dict, probes: list | None, rules: list, prober: str,
                  prober_address: str, firewall_enabled: bool = True) -> dict:
     """One host's audit: its ports (listening, exposed to the prober or not, allowed by the
@@ -125,7 +120,7 @@ def audit_report(facts: dict, probes: list | None, rules: list, prober: str,
                                  "tier)")
     elif fw.get("drift"):
         find("high", "firewall", "golive's firewall table was changed by hand (the next "
-             f"converge undoes it): {_shown(fw['drift'])}")
+             f"converge undoes it): {shown(fw['drift'])}")
     elif not fw.get("applied_known"):
         find("medium", "firewall", "no record of the ruleset golive applied (converge the "
                                    "security tier)")
@@ -150,15 +145,13 @@ def audit_report(facts: dict, probes: list | None, rules: list, prober: str,
     updates = facts.get("updates") or {}
     security = updates.get("security") or []
     if security:
-        find("medium", "updates", f"{len(security)} security update(s) pending: " + _shown(
-            [f"{u['name']} {u.get('installed', '?')} -> {u.get('candidate', '?')}"
-             for u in security]))
+        find("medium", "updates", pending_text(security))
     if updates.get("error"):
         find("medium", "updates", f"pending updates unknown: {updates['error']}")
     reboot = updates.get("reboot") or {}
     if reboot.get("required"):
         find("medium", "updates", "a reboot is required" + (
-            f" (by {_shown(reboot.get('packages') or [])})" if reboot.get("packages") else ""))
+            f" (by {shown(reboot.get('packages') or [])})" if reboot.get("packages") else ""))
 
     findings.sort(key=lambda f: SEVERITIES.index(f["severity"]))
     return {"prober": prober, "prober_address": prober_address, "ports": ports,

@@ -21,6 +21,7 @@ SECURITY_LABEL = "Debian-Security"
 SECURITY_SUFFIX = "-security"
 REBOOT_FLAG = "run/reboot-required"  # relative to the root given
 REBOOT_PACKAGES = "run/reboot-required.pkgs"
+MAX_SHOWN = 10  # items named in a one-line message; the rest are counted
 
 
 class AptUnavailable(ImportError):
@@ -146,3 +147,18 @@ def reboot_required(root: str = "/") -> dict:
     except OSError:
         packages = []
     return {"required": True, "packages": packages}
+
+
+def shown(items: list[str], limit: int = MAX_SHOWN) -> str:
+    """'a, b, c' or, past LIMIT items, 'a, ..., j and 5 more'. Pure."""
+    if len(items) <= limit:
+        return ", ".join(items)
+    return f"{', '.join(items[:limit])} and {len(items) - limit} more"
+
+
+def pending_text(security: list[dict]) -> str:
+    """'2 security update(s) pending: openssl 3.0.1 -> 3.0.2 (bookworm-security), ...' of
+    pending_updates()'s security list (the suite left out where unknown). Pure."""
+    named = [f"{u['name']} {u.get('installed', '?')} -> {u.get('candidate', '?')}"
+             + (f" ({u['suite']})" if u.get("suite") else "") for u in security]
+    return f"{len(security)} security update(s) pending: {shown(named)}"

@@ -363,7 +363,6 @@ GB = 1024**3
 GRACE_S = 2.0  # how long after its timeout_s a check is abandoned
 HTTP_BODY_LIMIT = http_utils.BODY_LIMIT
 MAX_SHOWN_PROBLEMS = 3
-MAX_SHOWN_UPDATES = 10
 _MODE = re.compile(r"0?[0-7]{3}|[0-7]{4}")
 _TIMESPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(us|µs|ms|min|s|h)")
 _TIMESPAN_UNITS_MS = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0, "min": 60000.0, "h": 3.6e6}
@@ -1376,13 +1375,6 @@ def check_alerts(check: dict, env: Env) -> Outcome:
     return Outcome("ok", 0, f"{len(firing)} alerts firing, none critical")
 
 
-def shown_list(items: list[str], limit: int = MAX_SHOWN_UPDATES) -> str:
-    """'a, b, c' or, past LIMIT items, 'a, ..., j and 5 more'."""
-    if len(items) <= limit:
-        return ", ".join(items)
-    return f"{', '.join(items[:limit])} and {len(items) - limit} more"
-
-
 def age_text(seconds: float) -> str:
     """How long ago, in the largest sensible unit: '40 s', '12 min', '5.5 h', '3.2 days'."""
     if seconds < 120:
@@ -1404,12 +1396,7 @@ def check_updates(check: dict, env: Env) -> Outcome:
         raise CheckFailed(f"APT cannot read its package lists: {one_line(exc)}") from None
     reboot = apt_updates.reboot_required(env.root)
     security, age = pending["security"], pending["lists_age_s"]
-    if security:
-        named = shown_list([f"{u['name']} {u['installed']} -> {u['candidate']} ({u['suite']})"
-                            for u in security])
-        detail = f"{len(security)} security update(s) pending: {named}"
-    else:
-        detail = "no security update pending"
+    detail = apt_updates.pending_text(security) if security else "no security update pending"
     outcome = verdict(check, len(security), detail)
     status, parts = outcome.status, [outcome.detail]
     if pending["other"]:
@@ -1420,7 +1407,7 @@ def check_updates(check: dict, env: Env) -> Outcome:
     else:
         parts.append(f"package lists {age_text(age)} old")
     if reboot["required"]:
-        who = f" by {shown_list(reboot['packages'])}" if reboot["packages"] else ""
+        who = f" by {apt_updates.shown(reboot['packages'])}" if reboot["packages"] else ""
         parts.append(f"reboot required{who}")
         if check["warn_reboot_required"] and status == "ok":
             status = "warn"

@@ -97,7 +97,6 @@ import difflib
 import ipaddress
 import os
 import pwd
-import shutil
 import stat
 import struct
 
@@ -182,9 +181,8 @@ def drift(kept: str, running: str) -> list[str]:
 def firewall(module: AnsibleModule, table: str, applied: str) -> dict:
     if not table:
         return {"table": False, "applied_known": False, "drift": []}
-    nft = shutil.which("nft") or "/usr/sbin/nft"
-    rc, out, _ = module.run_command([nft, "list", "table", "inet", table]) \
-        if os.path.exists(nft) else (1, "", "")
+    nft = module.get_bin_path("nft", opt_dirs=["/usr/sbin"])
+    rc, out, _ = module.run_command([nft, "list", "table", "inet", table]) if nft else (1, "", "")
     state = {"table": rc == 0, "applied_known": os.path.exists(applied), "drift": []}
     if rc == 0 and state["applied_known"]:
         with open(applied) as f:
@@ -193,8 +191,8 @@ def firewall(module: AnsibleModule, table: str, applied: str) -> dict:
 
 
 def sshd_settings(module: AnsibleModule, keys: list[str]) -> dict:
-    sshd = shutil.which("sshd") or "/usr/sbin/sshd"
-    if not os.path.exists(sshd):
+    sshd = module.get_bin_path("sshd", opt_dirs=["/usr/sbin"])
+    if not sshd:
         return {}
     rc, out, err = module.run_command([sshd, "-T"])
     if rc != 0:
