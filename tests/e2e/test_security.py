@@ -264,7 +264,8 @@ def test_golive_audit_finds_nothing_high_on_the_lab_and_a_port_opened_by_hand(la
     assert ports[5432]["exposed"] is reaches(prober, "db1", 5432) is ports[5432]["allowed"]
     assert ports[6432]["exposed"] is reaches(prober, "db1", 6432) is ports[6432]["allowed"]
     assert db1["sshd"]["permitrootlogin"] == "no" and db1["firewall"]["drift"] == []
-    assert f"(probed from {prober})" in next(line for line in clean.stdout.splitlines()
+    table = golive("audit", "-l", f"db1,{prober}").stdout  # the table, not --json
+    assert f"(probed from {prober})" in next(line for line in table.splitlines()
                                               if line.startswith("db1 ") and " ports " in line)
 
     port = random.randint(40000, 49999)
