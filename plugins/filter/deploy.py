@@ -105,6 +105,56 @@ def restore_point_after(history: list[dict], target: str) -> dict | None:
     return None
 
 
+def rollback_plan(history: list[dict], current: str, host: str, installed: list[str],
+                  lock_host: str, requested: str | None = None,
+                  db_restore: bool = False) -> dict:
+    """A rollback's plan on HOST from the lock host's HISTORY, before anything changes:
+    {target (a deploy record), breaking (migrations since it), restore_from (the restore point a
+    --db-restore goes back to), refusal (why not, naming what to do; None to go)}. CURRENT is
+    the release rolled back from (on a mixed fleet, the newest one a host serves); REQUESTED is
+    --to's deployment id."""
+    if not isinstance(history, list):
+        raise AnsibleFilterError("rollback_plan: the history must be a list of records")
+    plan: dict = {"target": None, "breaking": [], "restore_from": None, "refusal": None}
+    if requested:
+        found = [r for r in history if succeeded_deploy(r) and r.get("id") == requested]
+        target = found[0] if found else None
+        if target is None or target.get("release") == current:
+            plan["refusal"] = (f"--to {requested} is not a successful deploy in {lock_host}'s "
+                               f"history{', or it is the current release' if found else ''}; "
+                               f"nothing changed (see `golive history`)")
+            return plan
+    else:
+        target = rollback_target(history, current)
+        if target is None or target.get("release") == current:
+            plan["refusal"] = (f"no good release before the current one ({current or 'none live'})"
+                               f" in {lock_host}'s history; nothing changed (see `golive history`)")
+            return plan
+    plan["target"] = target
+    release, version = target.get("release"), target.get("version")
+    if release not in installed:
+        plan["refusal"] = (f"release {release} (version {version}) is not installed on {host} "
+                           f"(pruned, or its deploy never reached this host); nothing changed. "
+                           f"Deploy its artifact again instead.")
+        return plan
+    plan["breaking"] = breaking_since(history, release)
+    plan["restore_from"] = restore_point_after(history, release)
+    point = plan["restore_from"] or {}
+    if plan["breaking"] and not db_restore:
+        ids = ", ".join(m.get("id", "?") for m in plan["breaking"])
+        plan["refusal"] = (
+            f"refused: breaking migration(s) {ids} ran since {version} ({release}), whose code "
+            f"does not know that schema. Nothing changed. Either roll back with --db-restore "
+            f"--yes (the database goes back to restore point "
+            f"{point.get('name', '(none recorded)')}, taken {point.get('taken_at', '?')}, and "
+            f"every write since is lost), or deploy a fix forward.")
+    elif db_restore and not plan["restore_from"]:
+        plan["refusal"] = (f"--db-restore: no pre-deploy restore point recorded after {release} "
+                           f"in {lock_host}'s history (no migration ran since, or "
+                           f"app_predeploy_backup was off); nothing changed")
+    return plan
+
+
 def releases_to_prune(dirs: list[str], history: list[dict], keep: int,
                       protect: list[str] | None = None) -> list[str]:
     """Release directories to delete: all but the KEEP newest good releases, the protected ones
@@ -151,7 +201,7 @@ def smoke_problems(tests) -> list[str]:
 
 class FilterModule:
     def filters(self):
-        return {"rollback_target": rollback_target,
+        return {"rollback_target": rollback_target, "rollback_plan": rollback_plan,
                 "breaking_since": breaking_since, "releases_to_prune": releases_to_prune,
                 "good_releases": good_releases, "current_release": current_release,
                 "phase_durations": phase_durations,

@@ -12,6 +12,9 @@ description:
     of both colors, the live release's RELEASE.json and the host's deploy history.
   - The live color is the one nginx's upstream points at, when its unit is active and linked to
     a release; the new color is the other one (on a first deploy, the one nginx points at).
+  - With O(health_path), each color whose unit runs is asked once for its health (judged as
+    golive.ops.app_gate judges it), so that a rollback knows in this same call whether its
+    target still runs warm.
   - Read-only; never reports C(changed); runs in check mode.
 version_added: 0.1.0
 author: golive maintainers
@@ -35,6 +38,23 @@ options:
     description: nginx's upstream file of the deploys.
     type: path
     default: /etc/nginx/golive/upstream/active.conf
+  health_path:
+    description: The app's health path; omitted, no color is asked.
+    type: str
+  health_statuses:
+    description: Accepted values of the health answer's C(status).
+    type: list
+    elements: str
+    default: [ok, healthy]
+  health_service_statuses:
+    description: Accepted values of each of its C(services).
+    type: list
+    elements: str
+    default: [ok, healthy]
+  health_timeout:
+    description: Seconds each color has to answer.
+    type: float
+    default: 2.0
 """
 
 EXAMPLES = r"""
@@ -90,15 +110,27 @@ releases:
   returned: always
   type: list
   elements: str
+installed:
+  description: >-
+    Releases whose install finished (C(venv/.golive-installed)), a subset of RV(releases).
+  returned: always
+  type: list
+  elements: str
+health:
+  description: >-
+    Per running color, its answer: C(reason) (null when it passes), C(version), C(status).
+  returned: when O(health_path) is given
+  type: dict
 """
 
 import json
 import os
 import re
-import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.golive.ops.plugins.module_utils.health import DEFAULT_STATUSES, probe
 from ansible_collections.golive.ops.plugins.module_utils.jsonlines import json_objects
+from ansible_collections.golive.ops.plugins.module_utils.systemd import states
 
 COLORS = ("blue", "green")
 SERVER = re.compile(r"^\s*server\s+([^\s;]+)[^;]*;", re.MULTILINE)
@@ -117,11 +149,8 @@ def parse_history(text: str) -> list[dict]:
 
 
 def unit_states(unit: str) -> dict:
-    names = [f"{unit}@{color}.service" for color in COLORS]
-    proc = subprocess.run(["systemctl", "is-active", *names], capture_output=True, text=True,
-                          check=False)
-    lines = proc.stdout.split()
-    return {color: (lines[i] if i < len(lines) else "unknown") for i, color in enumerate(COLORS)}
+    found = states("is-active", [f"{unit}@{color}.service" for color in COLORS])
+    return {color: found[f"{unit}@{color}.service"] for color in COLORS}
 
 
 def decide(upstream: list[str], ports: dict, links: dict, active: dict) -> dict:
@@ -135,12 +164,34 @@ def decide(upstream: list[str], ports: dict, links: dict, active: dict) -> dict:
     return {"live": live, "pointed": pointed, "new": new}
 
 
+def color_health(params: dict, active: dict) -> dict:
+    """One probe of each running color's health path, on its own port."""
+    found = {}
+    for color in COLORS:
+        if active.get(color) != "active":
+            continue
+        reason, seen = probe({
+            "url": f"http://127.0.0.1:{params['ports'][color]}{params['health_path']}",
+            "timeout": params["health_timeout"], "validate_certs": False, "host_header": None,
+            "expect_status": 200, "expect_json_status": params["health_statuses"],
+            "expect_service_status": params["health_service_statuses"],
+            "expect_version": None, "version_header": "X-App-Version"})
+        found[color] = {"reason": reason, "version": seen.get("version") or "",
+                        "status": seen.get("status")}
+    return found
+
+
 def main():
     module = AnsibleModule(argument_spec={
         "app_root": {"type": "path", "required": True},
         "unit": {"type": "str", "required": True},
         "ports": {"type": "dict", "required": True},
         "upstream_file": {"type": "path", "default": "/etc/nginx/golive/upstream/active.conf"},
+        "health_path": {"type": "str"},
+        "health_statuses": {"type": "list", "elements": "str", "default": list(DEFAULT_STATUSES)},
+        "health_service_statuses": {"type": "list", "elements": "str",
+                                    "default": list(DEFAULT_STATUSES)},
+        "health_timeout": {"type": "float", "default": 2.0},
     }, supports_check_mode=True)
     params = module.params
     root = params["app_root"]
@@ -163,8 +214,13 @@ def main():
             live_version = ""
     releases_dir = os.path.join(root, "releases")
     releases = sorted(os.listdir(releases_dir)) if os.path.isdir(releases_dir) else []
+    installed = [r for r in releases
+                 if os.path.exists(os.path.join(releases_dir, r, "venv", ".golive-installed"))]
+    if params["health_path"]:
+        result["health"] = color_health(params, active)
     module.exit_json(changed=False, upstream=upstream, links=links, active=active,
                      live_release=live_release, live_version=live_version, releases=releases,
+                     installed=installed,
                      history=parse_history(read_text(os.path.join(root, ".deploy",
                                                                   "history.jsonl"))),
                      **result)

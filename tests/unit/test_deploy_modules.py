@@ -8,11 +8,12 @@ import json
 import os
 import threading
 import time
+import types
 from typing import ClassVar
 
 import pytest
 
-from .conftest import collection_modules
+from .conftest import collection_modules, run_main
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +23,7 @@ def m(tmp_path_factory):
                             watch="modules.deploy_watch", lock="modules.deploy_lock",
                             lock_action="action.deploy_lock", notify="action.notify",
                             state="modules.app_state", smoke="module_utils.smoke",
+                            record="modules.app_record", systemd="module_utils.systemd",
                             filters="filter.deploy") as modules:
         yield modules
 
@@ -426,6 +428,47 @@ def test_a_db_restore_undoes_the_breaking_migrations_from_its_restore_point_on(m
     assert [x["id"] for x in m.filters.breaking_since(later, "v2")] == ["0003"]
 
 
+def test_rollback_plan_goes_to_the_last_good_release_installed_here(m):
+    history = [rec("v1"), rec("v2"), rec("v3", migrations=[{"id": "0003", "breaking": False}])]
+    plan = m.filters.rollback_plan(history, "v3", "web1", ["v1", "v2", "v3"], "web1")
+    assert plan["refusal"] is None and plan["target"]["release"] == "v2"
+    assert plan["breaking"] == [] and plan["restore_from"] is None
+
+
+@pytest.mark.parametrize(("history", "current", "installed", "requested", "db_restore", "said"), [
+    ([rec("v1")], "v1", ["v1"], None, False,
+     "no good release before the current one (v1) in web1's history; nothing changed"),
+    ([rec("v1"), rec("v2")], "v2", ["v1", "v2"], "v9", False,
+     "--to v9 is not a successful deploy in web1's history; nothing changed"),
+    ([rec("v1"), rec("v2")], "v2", ["v1", "v2"], "v2", False,
+     "--to v2 is not a successful deploy in web1's history, or it is the current release"),
+    ([rec("v1"), rec("v2")], "v2", ["v2"], None, False,
+     "release v1 (version v1) is not installed on web2 (pruned"),
+    ([rec("v1"), rec("v2", migrations=[{"id": "0002", "breaking": True}],
+                     restore_point={"name": "golive-v2", "taken_at": "T"})],
+     "v2", ["v1", "v2"], None, False,
+     "refused: breaking migration(s) 0002 ran since v1 (v1), whose code does not know that "
+     "schema. Nothing changed. Either roll back with --db-restore --yes (the database goes back "
+     "to restore point golive-v2, taken T"),
+    ([rec("v1"), rec("v2")], "v2", ["v1", "v2"], None, True,
+     "--db-restore: no pre-deploy restore point recorded after v1 in web1's history"),
+])
+def test_rollback_plan_refusals_name_why_and_what_to_do(m, history, current, installed,
+                                                        requested, db_restore, said):
+    plan = m.filters.rollback_plan(history, current, "web2", installed, "web1", requested,
+                                   db_restore)
+    assert plan["refusal"].startswith(said), plan["refusal"]
+
+
+def test_rollback_plan_with_db_restore_takes_the_restore_point(m):
+    point = {"name": "golive-v2", "taken_at": "T"}
+    history = [rec("v1"), rec("v2", migrations=[{"id": "0002", "breaking": True}],
+                              restore_point=point)]
+    plan = m.filters.rollback_plan(history, "v2", "web1", ["v1", "v2"], "web1", None, True)
+    assert plan["refusal"] is None and plan["restore_from"] == point
+    assert [x["id"] for x in plan["breaking"]] == ["0002"]
+
+
 def test_prune_keeps_current_previous_good_and_protected(m):
     history = [rec(f"v{i}") for i in range(1, 8)] + [rec("v8", "failed")]
     dirs = [f"v{i}" for i in range(1, 9)] + ["v9"]
@@ -454,6 +497,98 @@ def test_history_parse_skips_torn_lines(m):
 ])
 def test_state_decides_live_and_new_color(m, upstream, links, active, expected):
     assert m.state.decide(upstream, {"blue": 8001, "green": 8002}, links, active) == expected
+
+
+def test_state_asks_each_running_color_for_its_health(m, server):
+    Handler.answers = [(200, b'{"status": "healthy", "version": "1.0.0"}', {}),
+                       (200, b'{"status": "degraded", "version": "2.0.0"}', {})]
+    port = server.server_address[1]
+    found = m.state.color_health(
+        {"ports": {"blue": port, "green": port}, "health_path": "/health", "health_timeout": 1.0,
+         "health_statuses": ["ok", "healthy"], "health_service_statuses": ["ok", "healthy"]},
+        {"blue": "active", "green": "active"})
+    assert found["blue"] == {"reason": None, "version": "1.0.0", "status": "healthy"}
+    assert found["green"]["reason"].startswith("status 'degraded'")
+    # a color whose unit does not run is not asked
+    assert m.state.color_health({"ports": {"blue": port, "green": port}, "health_path": "/h",
+                                 "health_timeout": 1.0, "health_statuses": [],
+                                 "health_service_statuses": []},
+                                {"blue": "inactive", "green": "failed"}) == {}
+
+
+# -- the record on the host ---------------------------------------------------------------------
+
+RECORD_ARGS = {"current": None, "current_target": None, "records": [], "status_file": None,
+               "status": None, "boot_enable": None, "boot_disable": None, "stop": None}
+
+
+@pytest.mark.parametrize(("enabled", "active", "steps"), [
+    ({"a@blue": "disabled", "a@green": "enabled"}, {"a@green": "active"},
+     [("enable", "a@blue"), ("disable", "a@green"), ("stop", "a@green")]),
+    # already so: nothing (a second record of the same state changes no unit)
+    ({"a@blue": "enabled", "a@green": "disabled"}, {"a@green": "inactive"}, []),
+    # a unit systemd does not know is enabled, never disabled
+    ({"a@blue": "not-found", "a@green": "not-found"}, {"a@green": "unknown"},
+     [("enable", "a@blue")]),
+])
+def test_record_unit_steps(m, enabled, active, steps):
+    wanted = {**RECORD_ARGS, "boot_enable": "a@blue", "boot_disable": "a@green", "stop": "a@green"}
+    assert m.record.unit_steps(wanted, enabled, active) == steps
+
+
+def test_systemd_states_in_one_call(m, monkeypatch):
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append(argv)
+        return types.SimpleNamespace(stdout="active\ninactive\n", returncode=3)
+
+    monkeypatch.setattr(m.systemd.subprocess, "run", run)
+    assert m.systemd.states("is-active", ["a", "b", "c"]) == {
+        "a": "active", "b": "inactive", "c": "unknown"}
+    assert calls == [["systemctl", "is-active", "a", "b", "c"]]
+    assert m.systemd.states("is-enabled", []) == {}
+    assert len(calls) == 1
+
+
+def test_record_history_lines_are_json_objects_the_readers_parse(m):
+    records = [{"id": "x", "outcome": "aborted"}, {"id": "y", "outcome": "succeeded"}]
+    text = m.record.history_lines(records)
+    assert text.endswith("\n") and text.count("\n") == 2
+    assert m.state.parse_history(text) == records
+
+
+def test_record_appends_to_the_history_0640(m, tmp_path, monkeypatch):
+    monkeypatch.setattr(m.record.os, "fchown", lambda fd, uid, gid: None)
+    path = tmp_path / "deploy" / "history.jsonl"
+    m.record.append(str(path), m.record.history_lines([{"id": "a"}]))
+    m.record.append(str(path), m.record.history_lines([{"id": "b"}]))
+    assert [r["id"] for r in m.state.parse_history(path.read_text())] == ["a", "b"]
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_record_points_current_atomically(m, tmp_path):
+    link, old, new = tmp_path / "current", tmp_path / "r1", tmp_path / "r2"
+    old.mkdir()
+    new.mkdir()
+    link.symlink_to(old)
+    assert m.record.points_at(str(link), str(old))
+    m.record.point_link(str(link), str(new))
+    assert m.record.points_at(str(link), str(new))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "r1", "r2"]
+
+
+def test_record_in_check_mode_reports_and_writes_nothing(m, tmp_path, ansible_module):
+    link = tmp_path / "current"
+    link.symlink_to(tmp_path)
+    failed, result = run_main(m.record, {
+        "_ansible_check_mode": True, "current": str(link), "current_target": "/srv/r2",
+        "history": str(tmp_path / "history.jsonl"), "records": [{"id": "a"}],
+        "status_file": str(tmp_path / "app.json"), "status": {"version": "1.0.0"}})
+    assert not failed and result["changed"]
+    assert result["done"] == ["current -> r2", "history +1", "status"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current"]
+    assert os.readlink(link) == str(tmp_path)
 
 
 def test_phase_durations(m):
