@@ -9,6 +9,7 @@ unescaped in templates (a split on them found one block, and the later units wer
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.golive.ops.plugins.module_utils.systemd import parse_show
 
 
 def systemctl_show(text: str) -> list[dict[str, str]]:
@@ -16,17 +17,10 @@ def systemctl_show(text: str) -> list[dict[str, str]]:
     if not isinstance(text, str):
         raise AnsibleFilterError(
             f"systemctl_show wants systemctl's output, got {type(text).__name__}")
-    units = []
-    for block in text.strip().split("\n\n"):
-        props = {}
-        for line in block.splitlines():
-            name, sep, value = line.partition("=")
-            if not sep:
-                raise AnsibleFilterError(f"systemctl_show: not a Name=value line: {line!r}")
-            props[name] = value
-        if props:
-            units.append(props)
-    return units
+    try:
+        return parse_show(text)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"systemctl_show: {exc}") from exc
 
 
 class FilterModule:

@@ -92,10 +92,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.golive.ops.plugins.module_utils.files import write_file
 from ansible_collections.golive.ops.plugins.module_utils.systemd import states
 
-# disable without its own daemon reload (enable, which comes first, reloads); stop queues the
-# job and returns: the unit finishes its requests in flight after the module returns
-SYSTEMCTL = {"enable": ("enable",), "disable": ("disable", "--no-reload"),
-             "stop": ("stop", "--no-block")}
+# stop queues the job and returns: the unit finishes its requests in flight after the module
+# returns. (disable keeps its daemon reload: without it, systemd reports its units as needing
+# one, and the next converge would do it and say changed.)
+SYSTEMCTL = {"enable": ("enable",), "disable": ("disable",), "stop": ("stop", "--no-block")}
 HISTORY_MODE = 0o640
 STATUS_MODE = 0o644
 

@@ -14,8 +14,10 @@ description:
   - Directories come first (so files can go in them), then files, then O(absent).
   - A file is written atomically (a temporary file in its directory, renamed over the old one).
   - Contents are given as text, typically C(lookup('ansible.builtin.template', ...)), which
-    renders exactly as the template module does. Use C(ansible.builtin.template) instead when
-    the daemon has a checker for C(validate).
+    renders exactly as the template module does.
+  - A file with O(files[].validate) is checked before anything is written. Its new content goes
+    to a temporary file in its directory, the command runs on it, and a command that fails
+    fails the task with nothing changed (as C(validate) of C(ansible.builtin.template)).
 version_added: 0.3.0
 author: golive maintainers
 extends_documentation_fragment:
@@ -57,6 +59,11 @@ options:
         description: A path on the host whose content a file that does not exist yet gets
           instead of O(files[].content), when that path can be read.
         type: str
+      validate:
+        description: A command that checks the new content, run only when the file changes,
+          with C(%s) standing for a temporary file that holds it (for example
+          C(apt-config -c %s dump)); split like a shell word list, never run by a shell.
+        type: str
   absent:
     description: Files or links to remove (a directory here is refused).
     type: list
@@ -92,6 +99,8 @@ differences:
 """
 
 import os
+import shlex
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.golive.ops.plugins.module_utils.files import (
@@ -155,6 +164,38 @@ def plan(directories: list[dict], files: list[dict], absent: list[str], read=rea
     return steps, diffs, errors
 
 
+def validate(module, steps, files: list[dict]) -> list[str]:
+    """Run each changed file's validate command on its new content in a temporary file of the
+    same directory; the failures, as texts."""
+    commands = {f["path"]: f["validate"] for f in files if f.get("validate")}
+    failures = []
+    for kind, path, wanted, _ in steps:
+        if kind != "file" or path not in commands:
+            continue
+        command = commands[path]
+        if "%s" not in command:
+            failures.append(f"{path}: validate must contain %s (got {command!r})")
+            continue
+        # beside the file, as the checker may resolve relative includes; in the temporary
+        # directory when its directory comes with this same call
+        directory = os.path.dirname(path)
+        fd, tmp = tempfile.mkstemp(dir=directory if os.path.isdir(directory) else None,
+                                   prefix=".golive-check-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(wanted["content"])
+            argv = [tmp if word == "%s" else word.replace("%s", tmp)
+                    for word in shlex.split(command)]
+            rc, out, err = module.run_command(argv)
+            if rc != 0:
+                said = (err or out).strip().splitlines()
+                failures.append(f"{path}: {command} rejected the new content: "
+                                f"{' / '.join(said[-3:]) or f'exit {rc}'}")
+        finally:
+            os.unlink(tmp)
+    return failures
+
+
 def apply(steps) -> None:
     for kind, path, wanted, _ in steps:
         if kind == "directory":
@@ -170,7 +211,8 @@ def main():
         argument_spec={
             "directories": {"type": "list", "elements": "dict", "default": [],
                             "options": DIR_SPEC},
-            "files": {"type": "list", "elements": "dict", "default": [], "options": FILE_SPEC},
+            "files": {"type": "list", "elements": "dict", "default": [],
+                      "options": {**FILE_SPEC, "validate": {"type": "str"}}},
             "absent": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
@@ -185,6 +227,9 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors), changed=False)
     if not module.check_mode:
+        rejected = validate(module, steps, p["files"])
+        if rejected:
+            module.fail_json(msg="; ".join(rejected) + "; nothing was changed", changed=False)
         try:
             apply(steps)
         except OSError as exc:

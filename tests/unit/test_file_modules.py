@@ -85,6 +85,29 @@ def test_files_mode_only_change_and_check_mode(ns, tmp_path, ansible_module):
     assert result["changed"] and oct(path.stat().st_mode & 0o777) == "0o644"
 
 
+def test_files_validate_checks_new_content_and_a_rejection_changes_nothing(ns, tmp_path,
+                                                                            ansible_module):
+    good, other = tmp_path / "good.conf", tmp_path / "other.conf"
+    check = "grep -q '^valid' %s"
+    args = {"files": [mine(path=str(good), content="valid = 1\n", mode="0644", validate=check),
+                      mine(path=str(other), content="x\n", mode="0644")]}
+    failed, result = run_main(ns.files, args)
+    assert not failed and result["changed_paths"] == [str(good), str(other)]
+    # a rejected file: nothing written, not even the other file, and no temporary file left
+    args["files"][0]["content"] = "broken\n"
+    args["files"][1]["content"] = "y\n"
+    failed, result = run_main(ns.files, args)
+    assert failed and result["msg"].startswith(f"{good}: {check} rejected the new content")
+    assert "nothing was changed" in result["msg"]
+    assert good.read_text() == "valid = 1\n" and other.read_text() == "x\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.conf", "other.conf"]
+    # unchanged content is not validated again (the command would fail here)
+    args["files"] = [mine(path=str(good), content="valid = 1\n", mode="0644",
+                          validate="false %s")]
+    failed, result = run_main(ns.files, args)
+    assert (failed, result["changed"]) == (False, False)
+
+
 @pytest.mark.parametrize(("args", "words"), [
     ({"files": [mine(path="rel/f", content="", mode="0644")]}, ["must be absolute", "rel/f"]),
     ({"files": [mine(path="/tmp/x-golive-test", content="", mode=644)]}, ["quoted octal"]),
