@@ -201,10 +201,7 @@ def smoke_problems(tests) -> list[str]:
 
 class FilterModule:
     def filters(self):
-        return {"rollback_target": rollback_target, "rollback_plan": rollback_plan,
-                "breaking_since": breaking_since, "releases_to_prune": releases_to_prune,
-                "good_releases": good_releases, "current_release": current_release,
-                "phase_durations": phase_durations,
-                "restore_point_after": restore_point_after, "failure_text": failure_text,
+        # rollback_target, breaking_since and restore_point_after are rollback_plan's parts
+        return {"rollback_plan": rollback_plan, "releases_to_prune": releases_to_prune,
+                "phase_durations": phase_durations, "failure_text": failure_text,
                 "facts_of": facts_of, "smoke_problems": smoke_problems}
-

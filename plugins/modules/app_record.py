@@ -86,11 +86,10 @@ done:
 
 import json
 import os
-import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.golive.ops.plugins.module_utils.files import write_file
-from ansible_collections.golive.ops.plugins.module_utils.systemd import states
+from ansible_collections.golive.ops.plugins.module_utils.systemd import plan, show
 
 # stop queues the job and returns: the unit finishes its requests in flight after the module
 # returns. (disable keeps its daemon reload: without it, systemd reports its units as needing
@@ -132,21 +131,12 @@ def point_link(link: str, target: str) -> None:
     os.replace(tmp, link)
 
 
-def systemctl(*args: str) -> tuple[int, str]:
-    proc = subprocess.run(["systemctl", *args], capture_output=True, text=True, check=False)
-    return proc.returncode, (proc.stdout.strip() or proc.stderr.strip())
-
-
-def unit_steps(params: dict, enabled: dict, active: dict) -> list[tuple[str, str]]:
-    """(verb, unit) for what systemd must do, given each unit's is-enabled and is-active."""
-    steps = []
-    if params["boot_enable"] and enabled.get(params["boot_enable"]) != "enabled":
-        steps.append(("enable", params["boot_enable"]))
-    if params["boot_disable"] and enabled.get(params["boot_disable"]) == "enabled":
-        steps.append(("disable", params["boot_disable"]))
-    if params["stop"] and active.get(params["stop"]) in ("active", "activating", "reloading"):
-        steps.append(("stop", params["stop"]))
-    return steps
+def unit_steps(params: dict, now: dict[str, dict]) -> list[tuple[str, list[str]]]:
+    """[(verb, units)] for boot_enable, boot_disable and stop, given NOW (systemd.show)."""
+    wanted = [(params["boot_enable"], None, True), (params["boot_disable"], None, False),
+              (params["stop"], "stopped", None)]
+    return [step for unit, state, enabled in wanted if unit
+            for step in plan({unit: now.get(unit, {})}, state, enabled)]
 
 
 def main():
@@ -179,16 +169,19 @@ def main():
             os.makedirs(os.path.dirname(params["status_file"]), exist_ok=True)
             text = json.dumps(params["status"], indent=4, sort_keys=True) + "\n"
             write_file(params["status_file"], text.encode(), STATUS_MODE, 0, 0)
-    boot = [u for u in (params["boot_enable"], params["boot_disable"]) if u]
-    steps = unit_steps(params, states("is-enabled", boot),
-                       states("is-active", [params["stop"]] if params["stop"] else []))
-    for verb, unit in steps:
-        done.append(f"{verb} {unit}")
+    units = [params[k] for k in ("boot_enable", "boot_disable", "stop") if params[k]]
+    try:
+        steps = unit_steps(params, show(list(dict.fromkeys(units))))
+    except RuntimeError as exc:
+        module.fail_json(msg=str(exc), done=done)
+    for verb, names in steps:
+        done += [f"{verb} {name}" for name in names]
         if module.check_mode:
             continue
-        code, said = systemctl(*SYSTEMCTL[verb], unit)
-        if code != 0:
-            module.fail_json(msg=f"systemctl {verb} {unit} failed: {said}", done=done)
+        rc, out, err = module.run_command(["systemctl", *SYSTEMCTL[verb], *names])
+        if rc != 0:
+            module.fail_json(msg=f"systemctl {verb} {' '.join(names)} failed: "
+                                 f"{(err or out).strip()}", done=done)
     module.exit_json(changed=bool(done), done=done)
 
 

@@ -130,7 +130,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.golive.ops.plugins.module_utils.health import DEFAULT_STATUSES, probe
 from ansible_collections.golive.ops.plugins.module_utils.jsonlines import json_objects
-from ansible_collections.golive.ops.plugins.module_utils.systemd import states
+from ansible_collections.golive.ops.plugins.module_utils.systemd import show
 
 COLORS = ("blue", "green")
 SERVER = re.compile(r"^\s*server\s+([^\s;]+)[^;]*;", re.MULTILINE)
@@ -149,8 +149,9 @@ def parse_history(text: str) -> list[dict]:
 
 
 def unit_states(unit: str) -> dict:
-    found = states("is-active", [f"{unit}@{color}.service" for color in COLORS])
-    return {color: found[f"{unit}@{color}.service"] for color in COLORS}
+    found = show([f"{unit}@{color}.service" for color in COLORS])
+    return {color: found[f"{unit}@{color}.service"].get("ActiveState", "unknown")
+            for color in COLORS}
 
 
 def decide(upstream: list[str], ports: dict, links: dict, active: dict) -> dict:
@@ -202,7 +203,10 @@ def main():
     for color in COLORS:
         target = os.path.join(root, "colors", color)
         links[color] = os.path.basename(os.readlink(target)) if os.path.islink(target) else ""
-    active = unit_states(params["unit"])
+    try:
+        active = unit_states(params["unit"])
+    except RuntimeError as exc:
+        module.fail_json(msg=str(exc))
     result = decide(upstream, params["ports"], links, active)
     live_release = links[result["live"]] if result["live"] else ""
     live_version = ""

@@ -71,51 +71,8 @@ done:
   elements: str
 """
 
-import subprocess
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.golive.ops.plugins.module_utils.systemd import parse_show
-
-PROPS = "Id,LoadState,ActiveState,UnitFileState,NeedDaemonReload"
-# what `systemctl is-enabled` exits 0 for, as Ansible's systemd_service counts it
-ENABLED = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient"}
-RUNNING = {"active", "activating", "reloading"}
-
-
-def show(systemctl: str, names: list[str]) -> dict[str, dict]:
-    proc = subprocess.run([systemctl, "show", f"--property={PROPS}", *names],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"systemctl show failed: {proc.stderr.strip()}")
-    found = parse_show(proc.stdout)
-    return {name: (found[i] if i < len(found) else {}) for i, name in enumerate(names)}
-
-
-def needs_reload(states: dict[str, dict]) -> bool:
-    return any(s.get("NeedDaemonReload") == "yes" or s.get("LoadState") != "loaded"
-               for s in states.values())
-
-
-def plan(states: dict[str, dict], state: str | None,
-         enabled: bool) -> list[tuple[str, list[str]]]:
-    """[(verb, units)] for what systemd must be asked, boot first, in the order of NAMES."""
-    steps = []
-    if enabled:
-        boot = [n for n, s in states.items() if s.get("UnitFileState") not in ENABLED]
-        verb = "enable"
-    else:
-        boot = [n for n, s in states.items()
-                if s.get("UnitFileState") in ("enabled", "enabled-runtime")]
-        verb = "disable"
-    if boot:
-        steps.append((verb, boot))
-    if state is None:
-        return steps
-    running = {n for n, s in states.items() if s.get("ActiveState") in RUNNING}
-    act = [n for n in states if (n not in running) == (state == "started")]
-    if act:
-        steps.append(("start" if state == "started" else "stop", act))
-    return steps
+from ansible_collections.golive.ops.plugins.module_utils.systemd import needs_reload, plan, show
 
 
 def main():
@@ -131,11 +88,11 @@ def main():
         module.exit_json(changed=False, reloaded=False, done=[])
     systemctl = module.get_bin_path("systemctl", required=True)
     try:
-        states = show(systemctl, names)
+        states = show(names, systemctl)
         reloaded = params["daemon_reload"] or needs_reload(states)
         if reloaded and not module.check_mode:
             module.run_command([systemctl, "daemon-reload"], check_rc=True)
-            states = show(systemctl, names)
+            states = show(names, systemctl)
     except RuntimeError as exc:
         module.fail_json(msg=str(exc))
     unknown = [n for n, s in states.items() if s.get("LoadState") not in ("loaded", None)

@@ -522,32 +522,37 @@ RECORD_ARGS = {"current": None, "current_target": None, "records": [], "status_f
                "status": None, "boot_enable": None, "boot_disable": None, "stop": None}
 
 
-@pytest.mark.parametrize(("enabled", "active", "steps"), [
-    ({"a@blue": "disabled", "a@green": "enabled"}, {"a@green": "active"},
-     [("enable", "a@blue"), ("disable", "a@green"), ("stop", "a@green")]),
+@pytest.mark.parametrize(("now", "steps"), [
+    ({"a@blue": {"UnitFileState": "disabled"},
+      "a@green": {"UnitFileState": "enabled", "ActiveState": "active"}},
+     [("enable", ["a@blue"]), ("disable", ["a@green"]), ("stop", ["a@green"])]),
     # already so: nothing (a second record of the same state changes no unit)
-    ({"a@blue": "enabled", "a@green": "disabled"}, {"a@green": "inactive"}, []),
+    ({"a@blue": {"UnitFileState": "enabled"},
+      "a@green": {"UnitFileState": "disabled", "ActiveState": "inactive"}}, []),
     # a unit systemd does not know is enabled, never disabled
-    ({"a@blue": "not-found", "a@green": "not-found"}, {"a@green": "unknown"},
-     [("enable", "a@blue")]),
+    ({"a@blue": {"UnitFileState": ""}, "a@green": {"UnitFileState": "",
+                                                   "ActiveState": "inactive"}},
+     [("enable", ["a@blue"])]),
 ])
-def test_record_unit_steps(m, enabled, active, steps):
+def test_record_unit_steps(m, now, steps):
     wanted = {**RECORD_ARGS, "boot_enable": "a@blue", "boot_disable": "a@green", "stop": "a@green"}
-    assert m.record.unit_steps(wanted, enabled, active) == steps
+    assert m.record.unit_steps(wanted, now) == steps
 
 
-def test_systemd_states_in_one_call(m, monkeypatch):
+def test_systemd_show_in_one_call(m, monkeypatch):
     calls = []
 
     def run(argv, **kwargs):
         calls.append(argv)
-        return types.SimpleNamespace(stdout="active\ninactive\n", returncode=3)
+        return types.SimpleNamespace(stdout="Id=a\nActiveState=active\n\nId=b\n"
+                                            "ActiveState=inactive\n", returncode=0, stderr="")
 
     monkeypatch.setattr(m.systemd.subprocess, "run", run)
-    assert m.systemd.states("is-active", ["a", "b", "c"]) == {
-        "a": "active", "b": "inactive", "c": "unknown"}
-    assert calls == [["systemctl", "is-active", "a", "b", "c"]]
-    assert m.systemd.states("is-enabled", []) == {}
+    assert m.systemd.show(["a", "b", "c"]) == {
+        "a": {"Id": "a", "ActiveState": "active"}, "b": {"Id": "b", "ActiveState": "inactive"},
+        "c": {}}
+    assert calls == [["systemctl", "show", f"--property={m.systemd.PROPS}", "a", "b", "c"]]
+    assert m.systemd.show([]) == {}
     assert len(calls) == 1
 
 
